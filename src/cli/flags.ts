@@ -1,0 +1,80 @@
+/**
+ * The tunables table → commander options, and commander's answers → a settings layer.
+ * Values are validated here so a bad flag is reported with its own name.
+ */
+import { Command, Option } from 'commander';
+import { TUNABLES, findTunable, type Tunable } from '../config/tunables.js';
+import { parseValue } from '../config/value.js';
+import type { Settings } from '../config/file.js';
+import { FILTER_RULES_KEY, encodeFilterArg, isFilterKind } from '../filter/rules.js';
+import { usageError } from '../errors.js';
+
+const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** `--sync_jobs` is `--sync-jobs`, as in config files. */
+export function normaliseArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let operands = false;
+  for (const a of argv) {
+    if (operands || !a.startsWith('--') || a === '--') {
+      if (a === '--') operands = true;
+      out.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = eq < 0 ? a : a.slice(0, eq);
+    out.push(name.replace(/_/g, '-') + (eq < 0 ? '' : a.slice(eq)));
+  }
+  return out;
+}
+
+/** Filter flags keep their relative order: rsync's first match wins. */
+export interface FilterCollector {
+  readonly items: string[];
+}
+
+function optionFor(t: Tunable, filters: FilterCollector, name = t.name, hidden = false): Option {
+  const short = name === t.name && t.short ? `-${t.short}, ` : '';
+  const flags = t.type === 'boolean' ? `${short}--${name}` : `${short}--${name} <${t.arg ?? 'VALUE'}>`;
+  const opt = new Option(flags, t.help);
+  if (hidden) opt.hideHelp();
+  if (isFilterKind(t.name)) {
+    const kind = t.name;
+    opt.argParser((value: string, previous: unknown) => {
+      filters.items.push(encodeFilterArg({ kind, value }));
+      return [...((previous as string[] | undefined) ?? []), value];
+    });
+  }
+  return opt;
+}
+
+/** Adds every tunable (and its aliases, hidden) to a command. */
+export function addTunableOptions(cmd: Command, filters: FilterCollector, skip: readonly string[] = []): void {
+  for (const t of TUNABLES) {
+    if (skip.includes(t.name)) continue;
+    cmd.addOption(optionFor(t, filters));
+    for (const alias of t.aliases ?? []) cmd.addOption(optionFor(t, filters, alias, true));
+  }
+}
+
+/** The command line's layer: only what was given. */
+export function flagSettings(opts: Record<string, unknown>, filters: FilterCollector): Settings {
+  const out: Settings = {};
+  for (const [key, raw] of Object.entries(opts)) {
+    if (raw === undefined) continue;
+    const dashed = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    const t = findTunable(dashed);
+    if (!t || t.flagOnly || isFilterKind(t.name)) continue;
+    if (t.type === 'boolean') {
+      out[t.name] = raw === true;
+      continue;
+    }
+    const parsed = parseValue(t, String(raw));
+    if (!parsed.ok) throw usageError(`--${dashed}: ${parsed.reason}`);
+    out[t.name] = parsed.value;
+  }
+  if (filters.items.length > 0) out[FILTER_RULES_KEY] = [...filters.items];
+  return out;
+}
+
+export const optionKey = (name: string): string => camel(name);

@@ -1,0 +1,190 @@
+/**
+ * `gsyncd [OPTIONS] MASTER SLAVE`: the composition root of a mirroring session. Flags and
+ * config become options, options become endpoints, a plan and a session; then it runs.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { envSettings, layer, toOptions, type Options } from '../config/options.js';
+import { describeEndpoint, parseEndpoint, type Endpoint, type LocalEndpoint } from '../endpoint/parse.js';
+import { ExitCode, GsyncdError, usageError } from '../errors.js';
+import { compileMatcher } from '../filter/matcher.js';
+import { createLogger } from '../log/logger.js';
+import { acquirePidLock } from '../session/lock.js';
+import { Session } from '../session/session.js';
+import { StatusWriter } from '../session/status-writer.js';
+import type { RsyncPlan } from '../sync/rsync-argv.js';
+import { runRsync } from '../sync/rsync-runner.js';
+import { SshMaster } from '../transport/ssh-master.js';
+import { splitWords } from '../transport/shell-words.js';
+import { createChangeSource } from '../watch/create.js';
+import { addTunableOptions, flagSettings, type FilterCollector } from './flags.js';
+import { chooseConfig, loadConfig } from './config-source.js';
+import { checkMaster, checkSlave, checkTool, readFilterFiles } from './prepare.js';
+import { SESSION_NAME, defaultSessionName, defaultStateDir } from './state-dir.js';
+import { VERSION } from './version.js';
+
+interface Parsed {
+  readonly options: Options;
+  readonly masterSpec: string;
+  readonly slaveSpec: string;
+}
+
+const words = (text: string, what: string): string[] => {
+  try {
+    return splitWords(text);
+  } catch (e) {
+    throw usageError(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+};
+
+export function mirrorProgram(filters: FilterCollector): Command {
+  const cmd = new Command('gsyncd')
+    .usage('[OPTIONS] MASTER SLAVE')
+    .description(
+      'Keep SLAVE a mirror of the MASTER directory: a Full Crawl, then live changes.\n\n' +
+        'MASTER: /path, file:///path\n' +
+        'SLAVE:  /path, file:///path, [user@]host:/path, ssh://[user@]host[:port]/path',
+    )
+    .argument('<MASTER>', 'the directory to mirror')
+    .argument('<SLAVE>', 'where the mirror lives')
+    .version(VERSION, '-V, --version')
+    .helpOption('-h, --help', 'show this help')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined })
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false);
+  addTunableOptions(cmd, filters);
+  return cmd;
+}
+
+/** Parses argv into options, through every layer of precedence. */
+export async function parseMirrorArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<Parsed> {
+  const filters: FilterCollector = { items: [] };
+  const cmd = mirrorProgram(filters);
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) throw new GsyncdError('', ExitCode.ok);
+      throw usageError(e.message.replace(/^error: /, '').replace(/\n/g, ' '));
+    }
+    throw e;
+  }
+  const opts = cmd.opts<Record<string, unknown>>();
+  const cli = flagSettings(opts, filters);
+  const config = await loadConfig(chooseConfig(opts['configFile'] as string | undefined, env));
+  const fromEnv = envSettings(env);
+  const sessionName = (cli['session'] ?? fromEnv['session'] ?? config.defaults['session']) as string | undefined;
+  const section = sessionName !== undefined ? (config.sessions.get(sessionName) ?? {}) : {};
+  const options = toOptions(layer(config.defaults, section, fromEnv, cli));
+  const [masterSpec = '', slaveSpec = ''] = cmd.args;
+  return { options, masterSpec, slaveSpec };
+}
+
+function rsyncPlan(o: Options, master: LocalEndpoint, slave: Endpoint, rsh: string | undefined): RsyncPlan {
+  const dest =
+    slave.kind === 'local'
+      ? `${slave.path}/`
+      : slave.kind === 'ssh'
+        ? `${slave.user ? `${slave.user}@` : ''}${slave.host}:${slave.path === '/' ? '/' : `${slave.path}/`}`
+        : '';
+  return {
+    flags: o.rsyncFlags,
+    bwlimit: o.bwlimit,
+    timeout: o.timeout,
+    extra: words(o.rsyncOptions, 'rsync-options'),
+    filters: o.filters,
+    ignoreDeletes: o.ignoreDeletes,
+    maxDelete: o.maxDelete,
+    rsh,
+    rsyncPath: o.rsyncPath,
+    source: master.path === '/' ? '/' : `${master.path}/`,
+    dest,
+  };
+}
+
+export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ExitCode> {
+  const { options: o, masterSpec, slaveSpec } = await parseMirrorArgs(argv, env);
+  const masterParsed = parseEndpoint(masterSpec, process.cwd());
+  if (!masterParsed.ok) throw usageError(`MASTER ${masterSpec}: ${masterParsed.reason}`);
+  const slaveParsed = parseEndpoint(slaveSpec, process.cwd());
+  if (!slaveParsed.ok) throw usageError(`SLAVE ${slaveSpec}: ${slaveParsed.reason}`);
+  const master = await checkMaster(masterParsed.endpoint);
+  const slave = await checkSlave(slaveParsed.endpoint, master);
+  const filterFiles = await readFilterFiles(o.filters);
+  const matcher = compileMatcher(o.filters, filterFiles);
+
+  const name = o.session ?? defaultSessionName(master.path, describeEndpoint(slave));
+  if (!SESSION_NAME.test(name)) throw usageError(`--session ${name}: use letters, digits and . _ - @ only`);
+  const sessionDir = path.join(o.stateDir ?? defaultStateDir(env), name);
+  try {
+    mkdirSync(sessionDir, { recursive: true });
+  } catch (e) {
+    throw usageError(`--state-dir ${path.dirname(sessionDir)}: cannot create (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+
+  await checkTool(o.rsyncCommand, ['--version'], 'rsync', '--rsync-command');
+  const rshWords = words(o.sshCommand, 'ssh-command');
+  if (rshWords.length === 0) throw usageError('--ssh-command: empty');
+  if (slave.kind === 'ssh') await checkTool(rshWords[0] ?? 'ssh', ['-V'], 'openssh-client', '-e/--ssh-command');
+
+  const lock = await acquirePidLock(o.pidFile ?? path.join(sessionDir, 'gsyncd.pid'));
+  if (!lock.ok) throw new GsyncdError(`session ${name} is already running (pid ${lock.holder})`, ExitCode.failure);
+
+  const logger = createLogger({ level: o.logLevel, format: o.logFormat, file: o.logFile });
+  const ssh = slave.kind === 'ssh' ? new SshMaster({ rsh: rshWords, endpoint: slave }) : undefined;
+  const status = await StatusWriter.open(path.join(sessionDir, 'status.json'), {
+    session: name,
+    master: master.path,
+    slave: describeEndpoint(slave),
+    status: 'Created',
+    crawl_status: 'N/A',
+    last_synced: null,
+    pending: 0,
+    failures: 0,
+    checkpoint: { time: null, completed: false, completion_time: null },
+    pid: process.pid,
+  });
+  const session = new Session({
+    name,
+    master,
+    slave,
+    options: o,
+    matcher,
+    plan: rsyncPlan(o, master, slave, ssh?.rshForRsync()),
+    logger,
+    status,
+    runRsync,
+    ssh,
+    source: o.once
+      ? undefined
+      : createChangeSource(o.watcher, { root: master.path, ignoredDirNames: matcher.ignoredDirNames, pollIntervalMs: o.pollInterval * 1000 }),
+  });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    logger.info('signal received', { signal });
+    session.stop();
+    // A second signal means "now": the shutdown bound is skipped.
+    if (signals > 1) process.exit(ExitCode.failure);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  logger.info('gsyncd starting', { version: VERSION, session: name, master: master.path, slave: describeEndpoint(slave), pid: process.pid });
+  try {
+    const code = await session.run();
+    logger.info('gsyncd stopped', { session: name, exit: code });
+    return code;
+  } catch (e) {
+    if (e instanceof GsyncdError) logger.error(e.message);
+    await ssh?.close().catch(() => undefined);
+    throw e;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await lock.release().catch(() => undefined);
+    await logger.close();
+  }
+}

@@ -1,0 +1,29 @@
+/** Where sessions keep their state (CLI.md's --state-dir default), and session names. */
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+
+export function defaultStateDir(env: NodeJS.ProcessEnv): string {
+  const system = '/var/lib/gsyncd';
+  try {
+    mkdirSync(system, { recursive: true });
+    accessSync(system, constants.W_OK);
+    return system;
+  } catch {
+    const xdg = env['XDG_STATE_HOME'] ?? path.join(os.homedir(), '.local', 'state');
+    return path.join(xdg, 'gsyncd');
+  }
+}
+
+/** A readable name from MASTER and SLAVE: `srv-www__backup@host-srv-www`. */
+export function defaultSessionName(master: string, slave: string): string {
+  const clean = (s: string): string =>
+    s.replace(/^[a-z]+:\/\//, '').replace(/[^A-Za-z0-9@._-]+/g, '-').replace(/^-+|-+$/g, '') || 'root';
+  const name = `${clean(master)}__${clean(slave)}`;
+  if (name.length <= 80) return name;
+  const hash = createHash('sha256').update(`${master}\0${slave}`).digest('hex').slice(0, 10);
+  return `${name.slice(0, 69)}-${hash}`;
+}
+
+export const SESSION_NAME = /^[A-Za-z0-9@._-]{1,100}$/;

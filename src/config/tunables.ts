@@ -1,0 +1,137 @@
+/**
+ * The one table of tunables. Every long flag, config-file key and GSYNCD_* variable comes
+ * from here, so `--help`, the config template and validation can never disagree.
+ */
+
+export type TunableType = 'boolean' | 'integer' | 'number' | 'string' | 'choice' | 'list';
+
+export interface Tunable {
+  /** Canonical name, dash-separated: the long flag and the config key. */
+  readonly name: string;
+  readonly type: TunableType;
+  readonly default: boolean | number | string | readonly string[] | undefined;
+  readonly help: string;
+  /** One-letter flag, rsync's where rsync has one. */
+  readonly short?: string;
+  /** Other long names accepted for the same tunable (rsync's or gsyncd's spelling). */
+  readonly aliases?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  readonly choices?: readonly string[];
+  /** Placeholder in --help. */
+  readonly arg?: string;
+  /** Only a command-line flag: meaningless in a config file (e.g. the config file itself). */
+  readonly flagOnly?: boolean;
+  /** Passed to rsync as this argument when true (booleans) or as `arg=value`. */
+  readonly rsync?: string;
+}
+
+const rsyncBool = (name: string, short: string | undefined, help: string): Tunable => ({
+  name,
+  type: 'boolean',
+  default: false,
+  help: `rsync ${short ? `-${short}, ` : ''}--${name}: ${help}`,
+  ...(short ? { short } : {}),
+  rsync: `--${name}`,
+});
+
+export const TUNABLES: readonly Tunable[] = [
+  // Session and files.
+  { name: 'config-file', type: 'string', default: undefined, short: 'c', arg: 'FILE', flagOnly: true,
+    help: 'config file (else $GSYNCD_CONFIG, else /etc/gsyncd/gsyncd.conf, else the template)' },
+  { name: 'session', type: 'string', default: undefined, arg: 'NAME',
+    help: 'session name; default derived from MASTER and SLAVE' },
+  { name: 'state-dir', type: 'string', default: undefined, arg: 'DIR',
+    help: 'where sessions keep state, status and logs (default /var/lib/gsyncd when writable, else $XDG_STATE_HOME/gsyncd)' },
+  { name: 'pid-file', type: 'string', default: undefined, arg: 'FILE',
+    help: "where the session's process writes its pid (default: in its state directory)" },
+  { name: 'once', type: 'boolean', default: false,
+    help: 'sync until the slave matches the master as it was at start, then exit (0 ok, 1 failed)' },
+
+  // Remote side.
+  { name: 'ssh-command', type: 'string', default: 'ssh', short: 'e', aliases: ['rsh'], arg: 'COMMAND',
+    help: "remote shell, as rsync's -e ('ssh -p 2222 -i key'); gsyncd adds its connection-sharing options" },
+  { name: 'remote-gsyncd', type: 'string', default: 'gsyncd', arg: "'PATH [OPTIONS]'",
+    help: "gsyncd on the slave host, or 'none' for a slave with rsync only" },
+
+  // rsync.
+  { name: 'rsync-command', type: 'string', default: 'rsync', arg: 'PATH', help: 'the local rsync program' },
+  { name: 'rsync-path', type: 'string', default: undefined, arg: 'PATH', help: "rsync --rsync-path: the program to run on the slave host" },
+  { name: 'rsync-options', type: 'string', default: '', arg: "'ARGS'",
+    help: 'extra rsync arguments, split like a shell would (no expansion)' },
+  rsyncBool('archive', 'a', 'archive mode (-rlptgoD); the default when no -r/-l/-p/-t/-g/-o/-D is given'),
+  rsyncBool('recursive', 'r', 'recurse into directories'),
+  rsyncBool('links', 'l', 'copy symlinks as symlinks'),
+  rsyncBool('perms', 'p', 'preserve permissions'),
+  rsyncBool('times', 't', 'preserve modification times'),
+  rsyncBool('group', 'g', 'preserve group'),
+  rsyncBool('owner', 'o', 'preserve owner'),
+  { ...rsyncBool('devices-specials', 'D', 'preserve devices and special files'), rsync: '-D', help: 'rsync -D: preserve devices and special files' },
+  rsyncBool('hard-links', 'H', 'preserve hard links'),
+  rsyncBool('acls', 'A', 'preserve ACLs'),
+  rsyncBool('xattrs', 'X', 'preserve extended attributes'),
+  rsyncBool('compress', 'z', 'compress file data during the transfer'),
+  { ...rsyncBool('checksum', undefined, 'compare files by checksum, not size and time (-c is --config-file here)') },
+  rsyncBool('dry-run', 'n', 'show what would be done, change nothing'),
+  rsyncBool('verbose', 'v', "rsync's output goes to the log at INFO"),
+  rsyncBool('quiet', 'q', 'suppress non-error messages from rsync'),
+  rsyncBool('numeric-ids', undefined, "don't map uid/gid values by user/group name"),
+  rsyncBool('partial', undefined, 'keep partially transferred files'),
+  { name: 'bwlimit', type: 'string', default: undefined, arg: 'RATE', rsync: '--bwlimit',
+    help: "rsync --bwlimit: limit socket I/O bandwidth (rsync's units, e.g. 500, 1.5m)" },
+  { name: 'timeout', type: 'integer', default: undefined, min: 0, max: 86400, arg: 'SECONDS', rsync: '--timeout',
+    help: 'rsync --timeout: I/O timeout in seconds' },
+
+  // Filters.
+  { name: 'exclude', type: 'list', default: [], arg: 'PATTERN', help: 'rsync --exclude (repeatable)' },
+  { name: 'include', type: 'list', default: [], arg: 'PATTERN', help: 'rsync --include (repeatable)' },
+  { name: 'exclude-from', type: 'list', default: [], arg: 'FILE', help: 'rsync --exclude-from (repeatable)' },
+  { name: 'include-from', type: 'list', default: [], arg: 'FILE', help: 'rsync --include-from (repeatable)' },
+  { name: 'filter', type: 'list', default: [], short: 'f', arg: 'RULE', help: "rsync --filter: '- PATTERN' or '+ PATTERN' (repeatable)" },
+
+  // Deletes.
+  { name: 'ignore-deletes', type: 'boolean', default: false, help: 'do not propagate deletes to the slave' },
+  { name: 'delete', type: 'boolean', default: true, help: 'propagate deletes (the default; accepted for rsync habits)' },
+  { name: 'max-delete', type: 'integer', default: undefined, min: 0, max: 2_000_000_000, arg: 'N',
+    help: 'as in rsync: never delete more than N slave files in one sync' },
+  { name: 'allow-empty-master', type: 'boolean', default: false,
+    help: 'allow a Full Crawl from an empty master root into a non-empty slave (it empties the slave)' },
+
+  // Batching.
+  { name: 'sync-jobs', type: 'integer', default: 3, min: 1, max: 100, arg: 'N', help: 'parallel rsync processes' },
+  { name: 'batch-delay', type: 'number', default: 1, min: 0, max: 3600, arg: 'SECONDS',
+    help: 'longest a change may wait to be batched with others while other batches run' },
+  { name: 'batch-size', type: 'integer', default: 10000, min: 1, max: 1_000_000, arg: 'N',
+    help: 'most paths in one rsync run' },
+  { name: 'max-queue', type: 'integer', default: 100000, min: 10, max: 100_000_000, arg: 'N',
+    help: 'most distinct paths queued; past it, the busiest subtree is resynced as a whole' },
+  { name: 'shutdown-timeout', type: 'number', default: 10, min: 0, max: 3600, arg: 'SECONDS',
+    help: 'on SIGTERM/SIGINT, how long a running rsync may finish before it is stopped' },
+
+  // Change detection.
+  { name: 'watcher', type: 'choice', default: 'native', choices: ['native', 'chokidar', 'poll'], arg: 'NAME',
+    help: 'change detection: native (inotify, default), chokidar, poll (for network filesystems)' },
+  { name: 'poll-interval', type: 'number', default: 5, min: 0.1, max: 86400, arg: 'SECONDS',
+    help: 'how often --watcher poll looks at each file' },
+
+  // Logging.
+  { name: 'log-file', type: 'string', default: undefined, arg: 'FILE', help: 'log file (default: stderr)' },
+  { name: 'log-level', type: 'choice', default: 'INFO', choices: ['ERROR', 'WARNING', 'INFO', 'DEBUG'], arg: 'LEVEL',
+    help: 'ERROR, WARNING, INFO or DEBUG' },
+  { name: 'log-format', type: 'choice', default: 'text', choices: ['text', 'json'], arg: 'FORMAT', help: 'text or json' },
+];
+
+/** `sync_jobs`, `SYNC-JOBS` and `rsh` all name the same tunable. */
+export const normaliseName = (name: string): string => name.trim().toLowerCase().replace(/_/g, '-');
+
+const byName = new Map<string, Tunable>();
+for (const t of TUNABLES) {
+  byName.set(t.name, t);
+  for (const a of t.aliases ?? []) byName.set(a, t);
+}
+
+export const findTunable = (name: string): Tunable | undefined => byName.get(normaliseName(name));
+
+export const envName = (t: Tunable): string => `GSYNCD_${t.name.toUpperCase().replace(/-/g, '_')}`;
+
+export const allNames = (): string[] => [...byName.keys()];

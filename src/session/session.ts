@@ -1,0 +1,422 @@
+/**
+ * One session: one master, one slave. Watch first, then the Full Crawl, then live
+ * mirroring until stopped (or, with --once, done after the crawl).
+ *
+ *   Initializing ──▶ Full Crawl ──▶ Changelog Crawl (Active) ──stop──▶ Stopped
+ *        │               │  ▲              │   ▲
+ *        │               ▼  │              ▼   │
+ *        └──────────────▶ Faulty (reason; retried with backoff, queue kept)
+ */
+import { stat } from 'node:fs/promises';
+import type { Options } from '../config/options.js';
+import type { Endpoint, LocalEndpoint } from '../endpoint/parse.js';
+import { ExitCode, GsyncdError } from '../errors.js';
+import type { Matcher } from '../filter/matcher.js';
+import type { Logger } from '../log/logger.js';
+import { ChangeSet, type Entry } from '../sync/change-set.js';
+import { runBatch, type BatchDeps, type BatchResult } from '../sync/batch.js';
+import { slaveHasFiles, isEmptyDir } from '../sync/empty-master.js';
+import { fullSyncArgv, type RsyncPlan } from '../sync/rsync-argv.js';
+import type { RsyncResult, RunRsync } from '../sync/rsync-runner.js';
+import { parentOf } from '../sync/paths.js';
+import { Scheduler } from '../sync/scheduler.js';
+import type { SshMaster } from '../transport/ssh-master.js';
+import type { ChangeEvent, ChangeSource } from '../watch/change-source.js';
+import { backoffMs } from './backoff.js';
+import type { StatusWriter } from './status-writer.js';
+
+/** Attempts at a failing path before it is counted as a failure and left until it changes again. */
+const MAX_ATTEMPTS = 6;
+
+export interface SessionParts {
+  readonly name: string;
+  readonly master: LocalEndpoint;
+  readonly slave: Endpoint;
+  readonly options: Options;
+  readonly matcher: Matcher;
+  readonly plan: RsyncPlan;
+  readonly logger: Logger;
+  readonly status: StatusWriter;
+  readonly runRsync: RunRsync;
+  /** undefined for a local slave. */
+  readonly ssh: SshMaster | undefined;
+  /** undefined with --once: nothing to watch. */
+  readonly source: ChangeSource | undefined;
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+
+const firstLines = (text: string, n = 5): string => text.trim().split('\n').slice(0, n).join(' | ');
+
+export class Session {
+  private readonly changes: ChangeSet;
+  private readonly scheduler: Scheduler;
+  /** Stops waits and sleeps when a stop is asked. */
+  private readonly stopping = new AbortController();
+  /** Stops running rsyncs once the shutdown bound has passed. */
+  private readonly killing = new AbortController();
+  private masterDev: number | undefined;
+  private reconnecting: Promise<boolean> | undefined;
+  private faultyReason: string | undefined;
+
+  constructor(private readonly p: SessionParts) {
+    this.changes = new ChangeSet(p.options.maxQueue);
+    this.scheduler = new Scheduler(
+      this.changes,
+      { jobs: p.options.syncJobs, batchSize: p.options.batchSize, batchDelayMs: p.options.batchDelay * 1000 },
+      (entries) => this.handleBatch(entries),
+    );
+  }
+
+  /** Asks the session to end: stop watching, let running rsyncs finish within the bound. */
+  stop(): void {
+    if (this.stopping.signal.aborted) return;
+    this.p.logger.info('stopping', { session: this.p.name });
+    this.stopping.abort();
+    // A running rsync (a batch or the Full Crawl) may finish within the bound, no longer.
+    setTimeout(() => {
+      if (!this.killing.signal.aborted) {
+        this.p.logger.warn('shutdown bound reached; stopping rsync', { bound_s: this.p.options.shutdownTimeout });
+        this.killing.abort();
+      }
+    }, this.p.options.shutdownTimeout * 1000).unref();
+  }
+
+  get stopRequested(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  async run(): Promise<ExitCode> {
+    const { logger, options } = this.p;
+    try {
+      await this.p.status.state('Initializing', 'N/A');
+      this.masterDev = (await stat(this.p.master.path)).dev;
+      if (this.p.ssh) await this.connectFirst();
+
+      // Invariant 2: the watch is in place before the crawl starts; its events wait in the queue.
+      if (this.p.source) {
+        await this.p.source.start({
+          onEvents: (events) => {
+            this.onEvents(events);
+          },
+          onLost: (path, reason) => {
+            logger.warn('watcher lost events; resyncing the subtree', { path: path || '.', reason });
+            this.queue(path, true);
+          },
+        });
+      }
+      if (this.stopRequested) return await this.finish(ExitCode.ok);
+
+      await this.guardEmptyMaster();
+      const crawled = await this.fullCrawl();
+      if (options.once) return await this.finish(crawled ? ExitCode.ok : ExitCode.failure);
+      if (this.stopRequested) return await this.finish(ExitCode.ok);
+
+      await this.p.status.state('Active', 'Changelog Crawl');
+      logger.info('Changelog Crawl started', { session: this.p.name, pending: this.changes.size });
+      this.scheduler.resume();
+      await new Promise<void>((resolve) => {
+        if (this.stopRequested) resolve();
+        this.stopping.signal.addEventListener('abort', () => {
+          resolve();
+        });
+      });
+      return await this.finish(ExitCode.ok);
+    } catch (e) {
+      await this.finish(ExitCode.failure).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The first connection decides whether the slave can be reached at all: exit 3 if not. */
+  private async connectFirst(): Promise<void> {
+    const ssh = this.p.ssh;
+    if (!ssh) return;
+    try {
+      await ssh.start();
+      this.p.logger.info('ssh connection up', { slave: this.p.status.current.slave });
+    } catch (e) {
+      throw new GsyncdError(
+        `slave ${this.p.status.current.slave} unreachable: ${e instanceof Error ? e.message : String(e)}`,
+        ExitCode.unreachable,
+      );
+    }
+  }
+
+  private async guardEmptyMaster(): Promise<void> {
+    if (this.p.options.allowEmptyMaster || !(await isEmptyDir(this.p.master.path))) return;
+    const localSlave = this.p.slave.kind === 'local' ? this.p.slave.path : undefined;
+    if (!(await slaveHasFiles(this.p.plan, localSlave, this.p.options.rsyncCommand, this.p.runRsync))) return;
+    throw new GsyncdError(
+      `master ${this.p.master.path} is empty but the slave ${this.p.status.current.slave} is not; ` +
+        'refusing to empty the slave (an unmounted disk?). Pass --allow-empty-master if this is intended',
+      ExitCode.failure,
+    );
+  }
+
+  /** One recursive rsync of the whole tree. Returns whether the slave now matches. */
+  private async fullCrawl(): Promise<boolean> {
+    const { logger, options } = this.p;
+    for (let attempt = 0; ; attempt++) {
+      await this.p.status.state('Initializing', 'Full Crawl');
+      logger.info('Full Crawl started', { session: this.p.name, master: this.p.master.path, slave: this.p.status.current.slave });
+      const r = await this.p.runRsync(options.rsyncCommand, fullSyncArgv(this.p.plan), {
+        signal: this.killing.signal,
+        killAfterMs: 5000,
+      });
+      this.logRsyncOutput(r);
+      if (r.spawnError !== undefined) {
+        throw new GsyncdError(`cannot run rsync (${options.rsyncCommand}): ${r.spawnError}`, ExitCode.failure);
+      }
+      const fields = { files: r.stats.filesTransferred, deleted: r.stats.filesDeleted, bytes: r.stats.bytes, seconds: r.seconds.toFixed(2), rsync_exit: r.exit.code };
+      switch (r.exit.outcome) {
+        case 'ok':
+        case 'vanished':
+          this.p.status.update((s) => ({
+            ...s,
+            last_synced: new Date().toISOString(),
+            totals: { ...s.totals, files: s.totals.files + r.stats.filesTransferred, bytes: s.totals.bytes + r.stats.bytes, full_syncs: s.totals.full_syncs + 1 },
+          }));
+          logger.info('Full Crawl finished', fields);
+          return true;
+        case 'usage':
+          throw new GsyncdError(`rsync refused its arguments (exit ${r.exit.code}, ${r.exit.meaning}): ${firstLines(r.stderr)}`, ExitCode.usage);
+        case 'max-delete':
+          logger.warn('Full Crawl stopped deleting at --max-delete; the slave still has files the master lacks', { ...fields, error: firstLines(r.stderr) });
+          if (options.once) return false;
+          this.countFailures(1);
+          return true;
+        case 'connection':
+          if (this.stopRequested) return false;
+          if (options.once) {
+            throw new GsyncdError(`slave ${this.p.status.current.slave} unreachable during the Full Crawl: ${firstLines(r.stderr) || r.exit.meaning}`, ExitCode.unreachable);
+          }
+          await this.faulty(`connection lost during Full Crawl: ${firstLines(r.stderr) || r.exit.meaning}`);
+          if (!(await this.reconnect())) return false;
+          break;
+        case 'partial':
+        case 'fatal':
+          if (this.stopRequested) return false;
+          logger.error('Full Crawl failed', { ...fields, meaning: r.exit.meaning, error: firstLines(r.stderr, 20) });
+          if (options.once) return false;
+          await this.faulty(`Full Crawl failed: rsync exit ${r.exit.code} (${r.exit.meaning})`);
+          await sleep(backoffMs(attempt), this.stopping.signal);
+          if (this.stopRequested) return false;
+          break;
+      }
+    }
+  }
+
+  private onEvents(events: readonly ChangeEvent[]): void {
+    for (const e of events) this.queueEvent(e);
+    this.scheduler.kick();
+  }
+
+  private queueEvent(e: ChangeEvent): void {
+    // A name that is not valid UTF-8 came back lossy (U+FFFD): send its directory instead.
+    if (e.path.includes('\uFFFD')) {
+      this.queue(parentOf(e.path), true);
+      return;
+    }
+    const verdict = this.p.matcher.verdictUntyped(e.path);
+    if (verdict === 'exclude') return;
+    // A rule for directories only, and the type is unknown: let rsync judge within the parent.
+    if (verdict === 'depends-on-type') {
+      this.queue(parentOf(e.path), true);
+      return;
+    }
+    // A directory that appears may bring content the watcher never saw (moved in): resync it whole.
+    this.queue(e.path, e.kind === 'create');
+  }
+
+  private queue(path: string, recursive: boolean): void {
+    const folded = this.changes.add(path, recursive, Date.now());
+    if (folded) {
+      this.p.logger.warn('queue bound reached; resyncing a subtree as a whole', {
+        subtree: folded.folded || '.',
+        folded_paths: folded.removed,
+        max_queue: this.p.options.maxQueue,
+      });
+    }
+    this.p.status.update((s) => ({ ...s, pending: this.changes.size }));
+  }
+
+  private async handleBatch(entries: readonly Entry[]): Promise<void> {
+    const { logger } = this.p;
+    const now = Date.now();
+    const masterProblem = await this.masterProblem();
+    if (masterProblem !== undefined) {
+      await this.faulty(masterProblem);
+      this.changes.requeue(entries, now + 2000);
+      return;
+    }
+    if (this.p.ssh && !this.p.ssh.alive && !(await this.reconnect())) {
+      this.changes.requeue(entries, Date.now() + 1000);
+      return;
+    }
+    const deps: BatchDeps = {
+      plan: this.p.plan,
+      rsyncCommand: this.p.options.rsyncCommand,
+      runRsync: this.p.runRsync,
+      masterRoot: this.p.master.path,
+      killAfterMs: 5000,
+    };
+    const result = await runBatch(entries, deps, this.killing.signal);
+    for (const run of result.runs) this.logRsyncOutput(run.result);
+    const exitCodes = result.runs.map((r) => r.result.exit.code);
+    const fields = {
+      files: result.files,
+      bytes: result.bytes,
+      seconds: result.seconds.toFixed(3),
+      rsync_exit: exitCodes.length === 0 ? 0 : Math.max(...exitCodes),
+    };
+    if (this.killing.signal.aborted && result.outcome !== 'ok') {
+      // Stopped by shutdown: the paths stay queued.
+      this.changes.requeue(entries, 0);
+      return;
+    }
+    switch (result.outcome) {
+      case 'ok':
+      case 'vanished':
+        this.succeeded(result);
+        logger.info('batch done:', fields);
+        return;
+      case 'max-delete':
+        logger.warn('batch stopped deleting at --max-delete', { ...fields, error: this.errorsOf(result) });
+        this.countFailures(result.files);
+        this.succeeded(result);
+        return;
+      case 'connection':
+        logger.warn('batch failed: connection lost', { ...fields, error: this.errorsOf(result) });
+        this.changes.requeue(entries, 0);
+        await this.faulty(`connection to the slave lost: ${this.errorsOf(result)}`);
+        void this.reconnect().then(() => {
+          this.scheduler.kick();
+        });
+        return;
+      case 'partial':
+      case 'fatal':
+      case 'usage': {
+        const retry = entries.filter((e) => e.attempts + 1 < MAX_ATTEMPTS);
+        const givenUp = entries.length - retry.length;
+        const attempt = Math.max(0, ...entries.map((e) => e.attempts));
+        logger.error('batch failed', { ...fields, retry_in_s: (backoffMs(attempt) / 1000).toFixed(1), error: this.errorsOf(result) });
+        this.changes.requeue(retry, Date.now() + backoffMs(attempt));
+        if (givenUp > 0) {
+          this.countFailures(givenUp);
+          logger.error('giving up on paths until they change again', {
+            paths: givenUp,
+            first: entries.find((e) => e.attempts + 1 >= MAX_ATTEMPTS)?.path,
+          });
+        }
+        return;
+      }
+    }
+  }
+
+  private succeeded(result: BatchResult): void {
+    this.p.status.update((s) => ({
+      ...s,
+      last_synced: new Date().toISOString(),
+      pending: this.changes.size,
+      totals: { ...s.totals, files: s.totals.files + result.files, bytes: s.totals.bytes + result.bytes, batches: s.totals.batches + 1 },
+    }));
+    if (this.faultyReason !== undefined) {
+      this.faultyReason = undefined;
+      void this.p.status.state('Active', 'Changelog Crawl');
+      this.p.logger.info('session healthy again', { session: this.p.name });
+    }
+  }
+
+  private countFailures(n: number): void {
+    this.p.status.update((s) => ({ ...s, failures: s.failures + n }));
+  }
+
+  private errorsOf(result: BatchResult): string {
+    return firstLines(result.runs.map((r) => r.result.stderr).join('\n'), 10) || result.outcome;
+  }
+
+  private logRsyncOutput(r: RsyncResult): void {
+    if (r.output !== '') {
+      const level = this.p.options.rsyncFlags.has('verbose') ? 'info' : 'debug';
+      for (const line of r.output.split('\n')) this.p.logger[level](`rsync: ${line}`);
+    }
+  }
+
+  /** Why batches must not run now: the master root is gone or another filesystem. */
+  private async masterProblem(): Promise<string | undefined> {
+    try {
+      const s = await stat(this.p.master.path);
+      if (!s.isDirectory()) return `master root ${this.p.master.path} is no longer a directory`;
+      if (this.masterDev !== undefined && s.dev !== this.masterDev) {
+        return `master root ${this.p.master.path} is now another filesystem (unmounted?); no change is sent until it is back`;
+      }
+      return undefined;
+    } catch {
+      return `master root ${this.p.master.path} is gone; no change is sent until it is back`;
+    }
+  }
+
+  private async faulty(reason: string): Promise<void> {
+    if (this.faultyReason === reason) return;
+    this.faultyReason = reason;
+    this.p.logger.warn('session Faulty', { session: this.p.name, reason });
+    await this.p.status.state('Faulty', this.p.status.current.crawl_status, reason);
+  }
+
+  /** Reopens the shared SSH connection with capped, jittered backoff; false when stopped. */
+  private reconnect(): Promise<boolean> {
+    const ssh = this.p.ssh;
+    if (!ssh) return Promise.resolve(true);
+    this.reconnecting ??= (async () => {
+      for (let attempt = 0; !this.stopRequested; attempt++) {
+        await ssh.stop().catch(() => undefined);
+        try {
+          await ssh.start(20_000);
+          this.p.logger.info('ssh connection up again', { attempt: attempt + 1 });
+          return true;
+        } catch (e) {
+          const reason = e instanceof Error ? e.message : String(e);
+          await this.faulty(`slave unreachable: ${reason}`);
+          await sleep(backoffMs(attempt), this.stopping.signal);
+        }
+      }
+      return false;
+    })().finally(() => {
+      this.reconnecting = undefined;
+    });
+    return this.reconnecting;
+  }
+
+  /** Stop watching, drain within the bound, close the connection (invariant 7). */
+  private async finish(code: ExitCode): Promise<ExitCode> {
+    const { logger, options } = this.p;
+    await this.p.source?.stop().catch((e: unknown) => {
+      logger.warn('could not stop the watcher', { error: String(e) });
+    });
+    this.scheduler.pause();
+    if (this.scheduler.active > 0) {
+      logger.info('waiting for running rsync to finish', { running: this.scheduler.active, bound_s: options.shutdownTimeout });
+      await this.scheduler.whenIdle();
+    }
+    this.killing.abort();
+    await this.p.ssh?.close().catch(() => undefined);
+    this.p.status.update((s) => ({ ...s, pending: this.changes.size }));
+    await this.p.status.state(code === ExitCode.ok ? 'Stopped' : 'Faulty', 'N/A');
+    if (this.changes.size > 0) logger.info('changes left unsent', { pending: this.changes.size });
+    return code;
+  }
+}

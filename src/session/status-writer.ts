@@ -1,0 +1,61 @@
+/**
+ * Keeps the session's status file current: at once on a change of state, at most once a
+ * second for counters, always by atomic replacement so readers never see half a file.
+ */
+import { readFile } from 'node:fs/promises';
+import { writeAtomic } from './atomic-write.js';
+import { totalsFrom, type CrawlStatus, type SessionStatus, type StatusRecord, type Totals } from '../status/status.js';
+
+export class StatusWriter {
+  private record: StatusRecord;
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly file: string,
+    initial: StatusRecord,
+  ) {
+    this.record = initial;
+  }
+
+  static async open(file: string, base: Omit<StatusRecord, 'totals'>): Promise<StatusWriter> {
+    let totals: Totals;
+    try {
+      totals = totalsFrom(JSON.parse(await readFile(file, 'utf8')));
+    } catch {
+      totals = totalsFrom(undefined);
+    }
+    const w = new StatusWriter(file, { ...base, totals });
+    await w.flush();
+    return w;
+  }
+
+  get current(): StatusRecord {
+    return this.record;
+  }
+
+  /** A change of state: written at once. */
+  async state(status: SessionStatus, crawl: CrawlStatus, reason?: string): Promise<void> {
+    const { reason: _old, ...rest } = this.record;
+    this.record = { ...rest, status, crawl_status: crawl, ...(reason !== undefined ? { reason } : {}) };
+    await this.flush();
+  }
+
+  /** Counters: written within a second. */
+  update(change: (r: StatusRecord) => StatusRecord): void {
+    this.record = change(this.record);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      void this.flush().catch(() => undefined);
+    }, 1000);
+  }
+
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const snapshot = this.record;
+    // Writes are serialised: a slow earlier write must not land after a newer one.
+    this.writing = this.writing.then(() => writeAtomic(this.file, `${JSON.stringify(snapshot, null, 2)}\n`));
+    await this.writing;
+  }
+}

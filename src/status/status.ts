@@ -1,0 +1,41 @@
+/** The status record of CLI.md (`status --json` prints an array of these). Pure. */
+
+export type SessionStatus = 'Created' | 'Initializing' | 'Active' | 'Faulty' | 'Paused' | 'Stopped';
+export type CrawlStatus = 'Full Crawl' | 'History Crawl' | 'Changelog Crawl' | 'N/A';
+
+export interface Totals {
+  readonly files: number;
+  readonly bytes: number;
+  readonly batches: number;
+  readonly full_syncs: number;
+}
+
+export interface StatusRecord {
+  readonly session: string;
+  readonly master: string;
+  readonly slave: string;
+  readonly status: SessionStatus;
+  readonly crawl_status: CrawlStatus;
+  readonly last_synced: string | null;
+  readonly pending: number;
+  readonly failures: number;
+  readonly checkpoint: { readonly time: string | null; readonly completed: boolean; readonly completion_time: string | null };
+  readonly totals: Totals;
+  /** Why the session is Faulty, in words; absent otherwise. */
+  readonly reason?: string;
+  readonly pid?: number;
+}
+
+export const ZERO_TOTALS: Totals = { files: 0, bytes: 0, batches: 0, full_syncs: 0 };
+
+/** Totals from an earlier status file, when it is readable: they survive restarts. */
+export function totalsFrom(json: unknown): Totals {
+  if (typeof json !== 'object' || json === null) return ZERO_TOTALS;
+  const t = (json as { totals?: unknown }).totals;
+  if (typeof t !== 'object' || t === null) return ZERO_TOTALS;
+  const n = (k: keyof Totals): number => {
+    const v = (t as Record<string, unknown>)[k];
+    return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
+  };
+  return { files: n('files'), bytes: n('bytes'), batches: n('batches'), full_syncs: n('full_syncs') };
+}

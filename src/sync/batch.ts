@@ -1,0 +1,110 @@
+/**
+ * One batch: look at each queued path on the master, then one recursive rsync run for new
+ * subtrees and one flat run for the rest (files, directory attributes, deletes).
+ */
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Entry } from './change-set.js';
+import { ancestorsOf } from './paths.js';
+import { batchArgv, filesFromInput, type RsyncPlan } from './rsync-argv.js';
+import type { RsyncOutcome } from './exit-codes.js';
+import type { RsyncResult, RunRsync } from './rsync-runner.js';
+
+export type PathState = 'dir' | 'other' | 'missing';
+
+export interface BatchDeps {
+  readonly plan: RsyncPlan;
+  readonly rsyncCommand: string;
+  readonly runRsync: RunRsync;
+  readonly masterRoot: string;
+  readonly stateOf?: (abs: string) => Promise<PathState>;
+  readonly killAfterMs: number;
+}
+
+export interface BatchRun {
+  readonly recursive: boolean;
+  readonly paths: readonly string[];
+  readonly result: RsyncResult;
+}
+
+export interface BatchResult {
+  readonly entries: readonly Entry[];
+  readonly runs: readonly BatchRun[];
+  /** The worst outcome of its runs. */
+  readonly outcome: RsyncOutcome;
+  /** Paths listed (sent or deleted). */
+  readonly files: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  /** Paths that were gone and not sent, because deletes are off. */
+  readonly skippedDeletes: number;
+}
+
+export const statePathOf = async (abs: string): Promise<PathState> => {
+  try {
+    return (await lstat(abs)).isDirectory() ? 'dir' : 'other';
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    // Unreadable for another reason: let rsync try and report it.
+    return 'other';
+  }
+};
+
+const SEVERITY: readonly RsyncOutcome[] = ['ok', 'vanished', 'max-delete', 'partial', 'fatal', 'usage', 'connection'];
+export const worst = (a: RsyncOutcome, b: RsyncOutcome): RsyncOutcome => (SEVERITY.indexOf(a) >= SEVERITY.indexOf(b) ? a : b);
+
+/** Splits entries by what the master holds now. Pure given the states. */
+export function planRuns(
+  entries: readonly Entry[],
+  states: readonly PathState[],
+  ignoreDeletes: boolean,
+): { recursive: string[]; flat: string[]; skippedDeletes: number } {
+  const recursive: string[] = [];
+  const flat: string[] = [];
+  let skippedDeletes = 0;
+  const missing = new Set(entries.filter((_, i) => (states[i] ?? 'missing') === 'missing').map((e) => e.path));
+  // Deleting a directory deletes what is inside: listing its contents too only earns exit 24.
+  const insideMissing = (p: string): boolean => {
+    for (const a of ancestorsOf(p)) if (missing.has(a)) return true;
+    return false;
+  };
+  entries.forEach((e, i) => {
+    const state = states[i] ?? 'missing';
+    if (state === 'missing') {
+      if (ignoreDeletes) skippedDeletes++;
+      else if (!insideMissing(e.path)) flat.push(e.path);
+    } else if (state === 'dir' && e.recursive) recursive.push(e.path);
+    else flat.push(e.path);
+  });
+  return { recursive, flat, skippedDeletes };
+}
+
+export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signal?: AbortSignal): Promise<BatchResult> {
+  const stateOf = deps.stateOf ?? statePathOf;
+  const states = await Promise.all(entries.map((e) => stateOf(path.join(deps.masterRoot, e.path))));
+  const { recursive, flat, skippedDeletes } = planRuns(entries, states, deps.plan.ignoreDeletes);
+  const runs: BatchRun[] = [];
+  let outcome: RsyncOutcome = 'ok';
+  // Subtrees first: a flat entry may be the attributes of a directory they populate.
+  for (const [isRecursive, paths] of [[true, recursive], [false, flat]] as const) {
+    if (paths.length === 0) continue;
+    const result = await deps.runRsync(deps.rsyncCommand, batchArgv(deps.plan, isRecursive), {
+      input: filesFromInput(paths),
+      killAfterMs: deps.killAfterMs,
+      ...(signal ? { signal } : {}),
+    });
+    runs.push({ recursive: isRecursive, paths, result });
+    outcome = worst(outcome, result.exit.outcome);
+    if (result.exit.outcome === 'connection' || signal?.aborted) break;
+  }
+  return {
+    entries,
+    runs,
+    outcome,
+    files: recursive.length + flat.length,
+    bytes: runs.reduce((n, r) => n + r.result.stats.bytes, 0),
+    seconds: runs.reduce((n, r) => n + r.result.seconds, 0),
+    skippedDeletes,
+  };
+}

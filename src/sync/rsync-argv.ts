@@ -1,0 +1,114 @@
+/**
+ * rsync's argv, built purely from options. Paths of changed files never appear here: they
+ * go on stdin (`--files-from=- --from0`, invariant 3).
+ */
+import type { FilterArg } from '../filter/rules.js';
+import { filterRsyncArgs } from '../filter/rules.js';
+
+export interface RsyncPlan {
+  /** rsync's own boolean flags switched on, by long name (archive, hard-links, …). */
+  readonly flags: ReadonlySet<string>;
+  readonly bwlimit: string | undefined;
+  readonly timeout: number | undefined;
+  readonly extra: readonly string[];
+  readonly filters: readonly FilterArg[];
+  readonly ignoreDeletes: boolean;
+  readonly maxDelete: number | undefined;
+  /** The remote shell command for -e, when the slave is remote. */
+  readonly rsh: string | undefined;
+  readonly rsyncPath: string | undefined;
+  /** Master root, with a trailing slash: its contents are mirrored. */
+  readonly source: string;
+  /** Slave root as rsync addresses it (`/srv/x/` or `host:/srv/x/`). */
+  readonly dest: string;
+}
+
+const SHORT: Readonly<Record<string, string>> = {
+  archive: '-a', recursive: '-r', links: '-l', perms: '-p', times: '-t', group: '-g', owner: '-o',
+  'devices-specials': '-D', 'hard-links': '-H', acls: '-A', xattrs: '-X', compress: '-z',
+  'dry-run': '-n', verbose: '-v', quiet: '-q',
+};
+const ARCHIVE_PARTS = ['recursive', 'links', 'perms', 'times', 'group', 'owner', 'devices-specials'];
+
+/** Transfer flags: -a unless the user chose -a's parts one by one, as rsync users do. */
+function transferFlags(plan: RsyncPlan, recursive: boolean): string[] {
+  const explicitParts = ARCHIVE_PARTS.some((f) => plan.flags.has(f));
+  const useArchive = plan.flags.has('archive') || !explicitParts;
+  const out: string[] = [];
+  if (useArchive) out.push('-a');
+  for (const name of [...ARCHIVE_PARTS, 'hard-links', 'acls', 'xattrs', 'compress', 'dry-run', 'verbose', 'quiet']) {
+    if (name === 'recursive') continue; // decided per run below
+    if (useArchive && ARCHIVE_PARTS.includes(name)) continue;
+    if (plan.flags.has(name)) out.push(SHORT[name] ?? `--${name}`);
+  }
+  for (const name of ['checksum', 'numeric-ids', 'partial']) if (plan.flags.has(name)) out.push(`--${name}`);
+  // --files-from switches recursion off, and -a does not bring it back: say it when wanted.
+  if (recursive) out.push('-r');
+  return out;
+}
+
+function commonTail(plan: RsyncPlan): string[] {
+  const out: string[] = [];
+  if (plan.bwlimit !== undefined) out.push(`--bwlimit=${plan.bwlimit}`);
+  if (plan.timeout !== undefined) out.push(`--timeout=${plan.timeout}`);
+  out.push(...plan.extra);
+  out.push(...filterRsyncArgs(plan.filters));
+  if (plan.rsh !== undefined) out.push('-e', plan.rsh);
+  if (plan.rsyncPath !== undefined) out.push(`--rsync-path=${plan.rsyncPath}`);
+  // Numbers without thousands separators, so the stats can be read back.
+  out.push('--stats', '--no-human-readable');
+  return out;
+}
+
+function deleteFlags(plan: RsyncPlan, withDelete: boolean): string[] {
+  if (plan.ignoreDeletes) return [];
+  const out = withDelete ? ['--delete'] : [];
+  // Without --force rsync keeps a non-empty directory it was told to delete, and exits 0.
+  out.push('--force');
+  if (plan.maxDelete !== undefined) out.push(`--max-delete=${plan.maxDelete}`);
+  return out;
+}
+
+/** Full Crawl: the whole tree, deleting what the slave has beyond the master. */
+export function fullSyncArgv(plan: RsyncPlan): string[] {
+  // --mkpath: a slave root that does not exist yet is created, parents included.
+  return [...transferFlags(plan, true), ...deleteFlags(plan, true), '--mkpath', ...commonTail(plan), '--', plan.source, plan.dest];
+}
+
+/** Lists the slave root's top level, to tell an empty slave from a populated one. */
+export function listSlaveArgv(plan: RsyncPlan): string[] {
+  const out = ['--list-only', '--dirs'];
+  if (plan.rsh !== undefined) out.push('-e', plan.rsh);
+  if (plan.rsyncPath !== undefined) out.push(`--rsync-path=${plan.rsyncPath}`);
+  return [...out, '--', plan.dest];
+}
+
+/**
+ * One batch: listed paths on stdin. `recursive` runs carry subtree entries and delete
+ * extraneous files inside them; both kinds delete listed paths that are gone.
+ */
+export function batchArgv(plan: RsyncPlan, recursive: boolean): string[] {
+  const deletes = plan.ignoreDeletes ? [] : ['--delete-missing-args'];
+  return [
+    ...transferFlags(plan, recursive),
+    ...deleteFlags(plan, recursive),
+    ...deletes,
+    '--files-from=-',
+    '--from0',
+    ...commonTail(plan),
+    '--',
+    plan.source,
+    plan.dest,
+  ];
+}
+
+/** The NUL-separated list for stdin; `./` keeps rsync from reading `#x` or `;x` as comments. */
+export function filesFromInput(paths: readonly (string | Buffer)[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const p of paths) {
+    parts.push(Buffer.from(p === '' ? '.' : './'));
+    if (p !== '') parts.push(typeof p === 'string' ? Buffer.from(p) : p);
+    parts.push(Buffer.from([0]));
+  }
+  return Buffer.concat(parts);
+}

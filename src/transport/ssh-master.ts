@@ -1,0 +1,125 @@
+/**
+ * The one SSH connection every rsync run shares (ControlMaster). gsyncd owns it as a child
+ * (`ssh -M -N`, no ControlPersist), so it never outlives gsyncd's clean exit; rsync's ssh
+ * joins it with ControlMaster=no, and falls back to its own connection if it is gone.
+ */
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import type { SshEndpoint } from '../endpoint/parse.js';
+import { joinWords } from './shell-words.js';
+
+export interface SshTarget {
+  /** The user's remote shell, split into words (`ssh -p 2222 -i key`). */
+  readonly rsh: readonly string[];
+  readonly endpoint: SshEndpoint;
+}
+
+/** `user@host` as ssh wants it. IPv6 brackets are for rsync's host:path, not for ssh. */
+export const sshDestination = (e: SshEndpoint): string =>
+  `${e.user ? `${e.user}@` : ''}${e.host.replace(/^\[(.*)\]$/, '$1')}`;
+
+/** The words of the ssh command, with the port of an ssh:// URL. */
+export const baseSshWords = (t: SshTarget): string[] =>
+  t.endpoint.port === undefined ? [...t.rsh] : [...t.rsh, '-p', String(t.endpoint.port)];
+
+export class SshMaster {
+  private child: ResultPromise | undefined;
+  private dir: string | undefined;
+  private exited = true;
+  private lastError = '';
+
+  constructor(private readonly target: SshTarget) {
+    // A private directory (0700): the control socket grants use of the connection to whoever can reach it.
+    this.dir = mkdtempSync(path.join(os.tmpdir(), 'gsyncd-ssh-'));
+  }
+
+  private get controlPath(): string {
+    if (this.dir === undefined) throw new Error('ssh master already closed');
+    return path.join(this.dir, 'ctl');
+  }
+
+  /** The -e command for rsync: the user's ssh plus the shared connection. */
+  rshForRsync(): string {
+    return joinWords([...baseSshWords(this.target), '-o', `ControlPath=${this.controlPath}`, '-o', 'ControlMaster=no']);
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /**
+   * Opens the connection; resolves when it is up, or rejects with ssh's own words
+   * (connection refused, host key, permission denied).
+   */
+  async start(timeoutMs = 30_000): Promise<void> {
+    const [program = 'ssh', ...args] = baseSshWords(this.target);
+    const child = execa(
+      program,
+      [
+        ...args,
+        '-M', '-N',
+        '-o', `ControlPath=${this.controlPath}`,
+        '-o', 'ControlPersist=no',
+        '-o', 'ServerAliveInterval=15',
+        '-o', 'ServerAliveCountMax=4',
+        '-o', 'ExitOnForwardFailure=yes',
+        '--',
+        sshDestination(this.target.endpoint),
+      ],
+      { reject: false, cleanup: true, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', env: { LC_ALL: 'C' }, forceKillAfterDelay: 2000 },
+    );
+    this.child = child;
+    this.exited = false;
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    void child.then((r) => {
+      this.exited = true;
+      this.lastError = (stderr.trim().split('\n').pop() ?? '') || `ssh exited with status ${r.exitCode ?? r.signal ?? '?'}`;
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.exited) throw new Error(this.lastError);
+      if (await this.check()) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await this.stop();
+    throw new Error(`ssh connection to ${sshDestination(this.target.endpoint)} not up after ${timeoutMs / 1000} s`);
+  }
+
+  /** Whether the master answers on its socket. */
+  private async check(): Promise<boolean> {
+    const [program = 'ssh', ...args] = baseSshWords(this.target);
+    const r = await execa(program, [...args, '-o', `ControlPath=${this.controlPath}`, '-O', 'check', '--', sshDestination(this.target.endpoint)], {
+      reject: false,
+      stdin: 'ignore',
+      timeout: 5000,
+    });
+    return r.exitCode === 0;
+  }
+
+  get error(): string {
+    return this.lastError;
+  }
+
+  /** Closes the connection; it can be started again. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child && !this.exited) {
+      child.kill('SIGTERM');
+      await child;
+    }
+    this.child = undefined;
+  }
+
+  /** Closes the connection for good and removes its private directory. */
+  async close(): Promise<void> {
+    await this.stop();
+    if (this.dir !== undefined) await rm(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+  }
+}

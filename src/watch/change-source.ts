@@ -1,0 +1,38 @@
+/** What every change-detection backend gives the session. */
+
+export type ChangeKind = 'create' | 'update' | 'delete';
+
+export interface ChangeEvent {
+  /** Relative to the master root, no leading slash. '' is the root itself. */
+  readonly path: string;
+  readonly kind: ChangeKind;
+}
+
+export interface ChangeHandlers {
+  onEvents(events: readonly ChangeEvent[]): void;
+  /**
+   * The backend lost events (kernel queue overflow, a watch that could not be placed):
+   * the subtree at `path` must be resynced as a whole.
+   */
+  onLost(path: string, reason: string): void;
+}
+
+export interface ChangeSource {
+  /** Resolves once the watch is in place: only then may the initial sync start (invariant 2). */
+  start(handlers: ChangeHandlers): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface WatchOptions {
+  readonly root: string;
+  /** Directory patterns to leave unwatched, as the filter matcher gives them. */
+  readonly ignoredDirNames: readonly string[];
+  readonly pollIntervalMs: number;
+}
+
+/** Absolute path under root → relative path. */
+export const relativeTo = (root: string, abs: string): string | undefined => {
+  if (abs === root) return '';
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  return abs.startsWith(prefix) ? abs.slice(prefix.length) : undefined;
+};
