@@ -69,7 +69,7 @@ export function flagSettings(opts: Record<string, unknown>, filters: FilterColle
       out[t.name] = raw === true;
       continue;
     }
-    const parsed = parseValue(t, String(raw));
+    const parsed = parseValue(t, typeof raw === 'string' ? raw : JSON.stringify(raw));
     if (!parsed.ok) throw usageError(`--${dashed}: ${parsed.reason}`);
     out[t.name] = parsed.value;
   }

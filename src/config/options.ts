@@ -70,7 +70,7 @@ export function envSettings(env: NodeJS.ProcessEnv): Settings {
 export const layer = (...layers: readonly Settings[]): Settings => Object.assign({}, ...layers) as Settings;
 
 function get(s: Settings, t: Tunable): Value | undefined {
-  return s[t.name] ?? (t.default as Value | undefined);
+  return s[t.name] ?? t.default;
 }
 
 function tunable(name: string): Tunable {

@@ -1,11 +1,8 @@
 /** conf/gsyncd_template.conf, rendered from the tunables table so the two never disagree. Pure. */
 import { TUNABLES, envName } from './tunables.js';
 
-const shown = (v: unknown): string => {
-  if (v === undefined) return '';
-  if (Array.isArray(v)) return '';
-  return String(v as string | number | boolean);
-};
+const shown = (v: boolean | number | string | readonly string[] | undefined): string =>
+  v === undefined || typeof v === 'object' ? '' : String(v);
 
 export function renderTemplate(): string {
   const out = [

@@ -59,6 +59,7 @@ export function createLogger(o: LoggerOptions): Logger {
     level: LEVELS[o.level],
     format,
     defaultMeta: o.context ?? {},
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's own transports; the rule trips on winston-transport's two type copies
     transports: [transport],
   });
   const at =

@@ -95,7 +95,8 @@ export class Session {
     }, this.p.options.shutdownTimeout * 1000).unref();
   }
 
-  get stopRequested(): boolean {
+  /** A method, not a getter: it changes while we await, which a narrowed property would hide. */
+  stopRequested(): boolean {
     return this.stopping.signal.aborted;
   }
 
@@ -118,18 +119,18 @@ export class Session {
           },
         });
       }
-      if (this.stopRequested) return await this.finish(ExitCode.ok);
+      if (this.stopRequested()) return await this.finish(ExitCode.ok);
 
       await this.guardEmptyMaster();
       const crawled = await this.fullCrawl();
       if (options.once) return await this.finish(crawled ? ExitCode.ok : ExitCode.failure);
-      if (this.stopRequested) return await this.finish(ExitCode.ok);
+      if (this.stopRequested()) return await this.finish(ExitCode.ok);
 
       await this.p.status.state('Active', 'Changelog Crawl');
       logger.info('Changelog Crawl started', { session: this.p.name, pending: this.changes.size });
       this.scheduler.resume();
       await new Promise<void>((resolve) => {
-        if (this.stopRequested) resolve();
+        if (this.stopRequested()) resolve();
         this.stopping.signal.addEventListener('abort', () => {
           resolve();
         });
@@ -200,7 +201,7 @@ export class Session {
           this.countFailures(1);
           return true;
         case 'connection':
-          if (this.stopRequested) return false;
+          if (this.stopRequested()) return false;
           if (options.once) {
             throw new GsyncdError(`slave ${this.p.status.current.slave} unreachable during the Full Crawl: ${firstLines(r.stderr) || r.exit.meaning}`, ExitCode.unreachable);
           }
@@ -209,12 +210,12 @@ export class Session {
           break;
         case 'partial':
         case 'fatal':
-          if (this.stopRequested) return false;
+          if (this.stopRequested()) return false;
           logger.error('Full Crawl failed', { ...fields, meaning: r.exit.meaning, error: firstLines(r.stderr, 20) });
           if (options.once) return false;
           await this.faulty(`Full Crawl failed: rsync exit ${r.exit.code} (${r.exit.meaning})`);
           await sleep(backoffMs(attempt), this.stopping.signal);
-          if (this.stopRequested) return false;
+          if (this.stopRequested()) return false;
           break;
       }
     }
@@ -263,7 +264,7 @@ export class Session {
       this.changes.requeue(entries, now + 2000);
       return;
     }
-    if (this.p.ssh && !this.p.ssh.alive && !(await this.reconnect())) {
+    if (this.p.ssh && !this.p.ssh.alive() && !(await this.reconnect())) {
       this.changes.requeue(entries, Date.now() + 1000);
       return;
     }
@@ -382,7 +383,7 @@ export class Session {
     const ssh = this.p.ssh;
     if (!ssh) return Promise.resolve(true);
     this.reconnecting ??= (async () => {
-      for (let attempt = 0; !this.stopRequested; attempt++) {
+      for (let attempt = 0; !this.stopRequested(); attempt++) {
         await ssh.stop().catch(() => undefined);
         try {
           await ssh.start(20_000);

@@ -36,8 +36,9 @@ export class StatusWriter {
 
   /** A change of state: written at once. */
   async state(status: SessionStatus, crawl: CrawlStatus, reason?: string): Promise<void> {
-    const { reason: _old, ...rest } = this.record;
-    this.record = { ...rest, status, crawl_status: crawl, ...(reason !== undefined ? { reason } : {}) };
+    const next: StatusRecord = { ...this.record, status, crawl_status: crawl, reason };
+    if (reason === undefined) delete (next as { reason?: string }).reason;
+    this.record = next;
     await this.flush();
   }
 

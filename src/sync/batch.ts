@@ -54,14 +54,20 @@ export const statePathOf = async (abs: string): Promise<PathState> => {
 const SEVERITY: readonly RsyncOutcome[] = ['ok', 'vanished', 'max-delete', 'partial', 'fatal', 'usage', 'connection'];
 export const worst = (a: RsyncOutcome, b: RsyncOutcome): RsyncOutcome => (SEVERITY.indexOf(a) >= SEVERITY.indexOf(b) ? a : b);
 
-/** Splits entries by what the master holds now. Pure given the states. */
+/**
+ * Splits entries by what the master holds now. Pure given the states.
+ * One run carries files, deletes and new subtrees (with -r when there is a subtree: a listed
+ * file is the same with or without it). Only directories whose own attributes changed need
+ * a second run without -r, or their whole subtree would be walked.
+ */
 export function planRuns(
   entries: readonly Entry[],
   states: readonly PathState[],
   ignoreDeletes: boolean,
-): { recursive: string[]; flat: string[]; skippedDeletes: number } {
-  const recursive: string[] = [];
-  const flat: string[] = [];
+): { main: string[]; mainRecursive: boolean; dirsOnly: string[]; skippedDeletes: number } {
+  const main: string[] = [];
+  const dirsOnly: string[] = [];
+  let mainRecursive = false;
   let skippedDeletes = 0;
   const missing = new Set(entries.filter((_, i) => (states[i] ?? 'missing') === 'missing').map((e) => e.path));
   // Deleting a directory deletes what is inside: listing its contents too only earns exit 24.
@@ -73,21 +79,25 @@ export function planRuns(
     const state = states[i] ?? 'missing';
     if (state === 'missing') {
       if (ignoreDeletes) skippedDeletes++;
-      else if (!insideMissing(e.path)) flat.push(e.path);
-    } else if (state === 'dir' && e.recursive) recursive.push(e.path);
-    else flat.push(e.path);
+      else if (!insideMissing(e.path)) main.push(e.path);
+    } else if (state === 'dir') {
+      if (e.recursive) {
+        main.push(e.path);
+        mainRecursive = true;
+      } else dirsOnly.push(e.path);
+    } else main.push(e.path);
   });
-  return { recursive, flat, skippedDeletes };
+  return { main, mainRecursive, dirsOnly, skippedDeletes };
 }
 
 export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signal?: AbortSignal): Promise<BatchResult> {
   const stateOf = deps.stateOf ?? statePathOf;
   const states = await Promise.all(entries.map((e) => stateOf(path.join(deps.masterRoot, e.path))));
-  const { recursive, flat, skippedDeletes } = planRuns(entries, states, deps.plan.ignoreDeletes);
+  const { main, mainRecursive, dirsOnly, skippedDeletes } = planRuns(entries, states, deps.plan.ignoreDeletes);
   const runs: BatchRun[] = [];
   let outcome: RsyncOutcome = 'ok';
-  // Subtrees first: a flat entry may be the attributes of a directory they populate.
-  for (const [isRecursive, paths] of [[true, recursive], [false, flat]] as const) {
+  // Directory attributes last: the main run may populate those directories.
+  for (const [isRecursive, paths] of [[mainRecursive, main], [false, dirsOnly]] as const) {
     if (paths.length === 0) continue;
     const result = await deps.runRsync(deps.rsyncCommand, batchArgv(deps.plan, isRecursive), {
       input: filesFromInput(paths),
@@ -102,7 +112,7 @@ export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signa
     entries,
     runs,
     outcome,
-    files: recursive.length + flat.length,
+    files: main.length + dirsOnly.length,
     bytes: runs.reduce((n, r) => n + r.result.stats.bytes, 0),
     seconds: runs.reduce((n, r) => n + r.result.seconds, 0),
     skippedDeletes,

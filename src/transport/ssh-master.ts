@@ -46,7 +46,8 @@ export class SshMaster {
     return joinWords([...baseSshWords(this.target), '-o', `ControlPath=${this.controlPath}`, '-o', 'ControlMaster=no']);
   }
 
-  get alive(): boolean {
+  /** A method: it changes while we await. */
+  alive(): boolean {
     return !this.exited;
   }
 
@@ -83,7 +84,7 @@ export class SshMaster {
     });
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.exited) throw new Error(this.lastError);
+      if (!this.alive()) throw new Error(this.lastError);
       if (await this.check()) return;
       await new Promise((r) => setTimeout(r, 50));
     }
