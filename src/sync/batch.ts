@@ -10,7 +10,8 @@ import { batchArgv, filesFromInput, type RsyncPlan } from './rsync-argv.js';
 import type { RsyncOutcome } from './exit-codes.js';
 import type { RsyncResult, RunRsync } from './rsync-runner.js';
 
-export type PathState = 'dir' | 'other' | 'missing';
+/** `notdir`: an ancestor is no longer a directory; `gone-with-parent`: covered by another entry. */
+export type PathState = 'dir' | 'other' | 'missing' | 'notdir' | 'gone-with-parent';
 
 export interface BatchDeps {
   readonly plan: RsyncPlan;
@@ -45,11 +46,47 @@ export const statePathOf = async (abs: string): Promise<PathState> => {
     return (await lstat(abs)).isDirectory() ? 'dir' : 'other';
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    if (code === 'ENOENT') return 'missing';
+    if (code === 'ENOTDIR') return 'notdir';
     // Unreadable for another reason: let rsync try and report it.
     return 'other';
   }
 };
+
+/**
+ * A path under a directory that became a file (`ENOTDIR`) stands for that file: sending it
+ * replaces the slave's directory and all it held. rsync, given the old path, answers 23.
+ */
+async function resolveNotDirs(
+  entries: readonly Entry[],
+  states: PathState[],
+  root: string,
+  stateOf: (abs: string) => Promise<PathState>,
+): Promise<Entry[]> {
+  const out: Entry[] = [...entries];
+  const seen = new Set(entries.map((e) => e.path));
+  for (let i = 0; i < out.length; i++) {
+    const e = out[i];
+    if (!e || states[i] !== 'notdir') continue;
+    let replacement: string | undefined;
+    for (const a of ancestorsOf(e.path)) {
+      if (a === '') break;
+      if ((await stateOf(path.join(root, a))) === 'other') {
+        replacement = a;
+        break;
+      }
+    }
+    if (replacement === undefined || seen.has(replacement)) {
+      // Already queued in this batch (or nothing to stand for): drop the stale path.
+      states[i] = 'gone-with-parent';
+      continue;
+    }
+    seen.add(replacement);
+    out[i] = { ...e, path: replacement, recursive: false };
+    states[i] = 'other';
+  }
+  return out;
+}
 
 const SEVERITY: readonly RsyncOutcome[] = ['ok', 'vanished', 'max-delete', 'partial', 'fatal', 'usage', 'connection'];
 export const worst = (a: RsyncOutcome, b: RsyncOutcome): RsyncOutcome => (SEVERITY.indexOf(a) >= SEVERITY.indexOf(b) ? a : b);
@@ -77,7 +114,8 @@ export function planRuns(
   };
   entries.forEach((e, i) => {
     const state = states[i] ?? 'missing';
-    if (state === 'missing') {
+    if (state === 'gone-with-parent') return;
+    if (state === 'missing' || state === 'notdir') {
       if (ignoreDeletes) skippedDeletes++;
       else if (!insideMissing(e.path)) main.push(e.path);
     } else if (state === 'dir') {
@@ -93,7 +131,8 @@ export function planRuns(
 export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signal?: AbortSignal): Promise<BatchResult> {
   const stateOf = deps.stateOf ?? statePathOf;
   const states = await Promise.all(entries.map((e) => stateOf(path.join(deps.masterRoot, e.path))));
-  const { main, mainRecursive, dirsOnly, skippedDeletes } = planRuns(entries, states, deps.plan.ignoreDeletes);
+  const effective = states.includes('notdir') ? await resolveNotDirs(entries, states, deps.masterRoot, stateOf) : entries;
+  const { main, mainRecursive, dirsOnly, skippedDeletes } = planRuns(effective, states, deps.plan.ignoreDeletes);
   const runs: BatchRun[] = [];
   let outcome: RsyncOutcome = 'ok';
   // Directory attributes last: the main run may populate those directories.
