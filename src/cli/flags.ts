@@ -11,19 +11,37 @@ import { usageError } from '../errors.js';
 
 const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-/** `--sync_jobs` is `--sync-jobs`, as in config files. */
+const takesValue = (t: Tunable | undefined): boolean => t !== undefined && t.type !== 'boolean';
+const VALUE_SHORTS = new Set(TUNABLES.filter((t) => t.short !== undefined && takesValue(t)).map((t) => t.short));
+
+/**
+ * `--sync_jobs` is `--sync-jobs`, as in config files. Only option names are rewritten:
+ * never an option's value (`--exclude --tmp_file`) nor an operand.
+ */
 export function normaliseArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
   let operands = false;
+  let valueNext = false;
   for (const a of argv) {
-    if (operands || !a.startsWith('--') || a === '--') {
-      if (a === '--') operands = true;
+    if (operands || valueNext) {
       out.push(a);
+      valueNext = false;
       continue;
     }
-    const eq = a.indexOf('=');
-    const name = eq < 0 ? a : a.slice(0, eq);
-    out.push(name.replace(/_/g, '-') + (eq < 0 ? '' : a.slice(eq)));
+    if (a === '--') {
+      operands = true;
+      out.push(a);
+    } else if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = (eq < 0 ? a : a.slice(0, eq)).replace(/_/g, '-');
+      const t = findTunable(name.slice(2));
+      out.push(t ? name + (eq < 0 ? '' : a.slice(eq)) : a);
+      valueNext = eq < 0 && takesValue(t);
+    } else {
+      // A cluster of short flags takes the next word as a value when its last flag does (-ae CMD).
+      if (/^-[A-Za-z]+$/.test(a)) valueNext = VALUE_SHORTS.has(a.slice(-1));
+      out.push(a);
+    }
   }
   return out;
 }

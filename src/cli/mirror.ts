@@ -114,6 +114,7 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
   const slave = await checkSlave(slaveParsed.endpoint, master);
   const filterFiles = await readFilterFiles(o.filters);
   const matcher = compileMatcher(o.filters, filterFiles);
+  if (matcher.problems[0] !== undefined) throw usageError(`--filter: ${matcher.problems[0]}`);
 
   const name = o.session ?? defaultSessionName(master.path, describeEndpoint(slave));
   if (!SESSION_NAME.test(name)) throw usageError(`--session ${name}: use letters, digits and . _ - @ only`);

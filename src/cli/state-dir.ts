@@ -16,14 +16,16 @@ export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   }
 }
 
-/** A readable name from MASTER and SLAVE: `srv-www__backup@host-srv-www`. */
+/**
+ * A readable and unique name from MASTER and SLAVE: `srv-www__backup@host-srv-www-1a2b3c4d`.
+ * The hash of the exact pair keeps `/srv/www` and `/srv-www` apart.
+ */
 export function defaultSessionName(master: string, slave: string): string {
   const clean = (s: string): string =>
     s.replace(/^[a-z]+:\/\//, '').replace(/[^A-Za-z0-9@._-]+/g, '-').replace(/^-+|-+$/g, '') || 'root';
-  const name = `${clean(master)}__${clean(slave)}`;
-  if (name.length <= 80) return name;
-  const hash = createHash('sha256').update(`${master}\0${slave}`).digest('hex').slice(0, 10);
-  return `${name.slice(0, 69)}-${hash}`;
+  const hash = createHash('sha256').update(`${master}\0${slave}`).digest('hex').slice(0, 8);
+  const readable = `${clean(master)}__${clean(slave)}`.slice(0, 80);
+  return `${readable}-${hash}`;
 }
 
 export const SESSION_NAME = /^[A-Za-z0-9@._-]{1,100}$/;

@@ -66,8 +66,19 @@ export function envSettings(env: NodeJS.ProcessEnv): Settings {
   return out;
 }
 
+/**
+ * `delete` and `ignore-deletes` are one switch seen from two sides: within a layer, the one
+ * given sets the other, so `--delete` on the command line overrides `ignore-deletes: yes`.
+ */
+function withDeleteSwitch(s: Settings): Settings {
+  if (s['ignore-deletes'] !== undefined) return { ...s, delete: s['ignore-deletes'] !== true };
+  if (s['delete'] !== undefined) return { ...s, 'ignore-deletes': s['delete'] !== true };
+  return s;
+}
+
 /** Later layers win. */
-export const layer = (...layers: readonly Settings[]): Settings => Object.assign({}, ...layers) as Settings;
+export const layer = (...layers: readonly Settings[]): Settings =>
+  Object.assign({}, ...layers.map(withDeleteSwitch)) as Settings;
 
 function get(s: Settings, t: Tunable): Value | undefined {
   return s[t.name] ?? t.default;

@@ -52,13 +52,24 @@ function local(spec: string, cwd: string): EndpointResult {
   return ok({ kind: 'local', path: trimSlashes(path.resolve(cwd, spec)) });
 }
 
+/** decodeURIComponent without the URIError: undefined for a malformed escape. */
+const decode = (s: string): string | undefined => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+};
+
 function fileUrl(spec: string): EndpointResult {
+  if (!spec.startsWith('file://')) return fail('not a valid file URL; use file:///absolute/path');
   let p: string;
   try {
     p = fileURLToPath(spec);
   } catch (e) {
     return fail(`not a valid file URL (${e instanceof Error ? e.message : String(e)}); use file:///absolute/path`);
   }
+  if (p.includes('\0')) return fail('a path cannot contain a NUL byte');
   return ok({ kind: 'local', path: trimSlashes(p) });
 }
 
@@ -69,14 +80,17 @@ function sshUrl(spec: string): EndpointResult {
   } catch {
     return fail('not a valid ssh URL; use ssh://[user@]host[:port]/path');
   }
-  const user = url.username === '' ? undefined : decodeURIComponent(url.username);
+  const user = url.username === '' ? undefined : decode(url.username);
+  if (user === '' || (url.username !== '' && user === undefined)) return fail('the ssh URL has a malformed %-escape in its user');
   const host = url.hostname;
   if (url.password !== '') return fail('passwords in ssh URLs are not supported; use a key');
   if (host === '') return fail('the ssh URL has no host');
   const bad = checkUserHost(user, host);
   if (bad) return fail(bad);
-  const p = decodeURIComponent(url.pathname);
+  const p = decode(url.pathname);
+  if (p === undefined) return fail('the ssh URL has a malformed %-escape in its path');
   if (p === '' || p === '/') return fail('the ssh URL has no path; use ssh://[user@]host[:port]/path');
+  if (p.includes('\0')) return fail('a path cannot contain a NUL byte');
   return ok({ kind: 'ssh', user, host, port: url.port === '' ? undefined : Number(url.port), path: trimSlashes(p) });
 }
 

@@ -1,12 +1,22 @@
-/** rsync wildcard patterns → RegExp source (rsync's wildmatch, without the slash rules). Pure. */
-
-const SPECIAL = /[\\^$.|+(){}]/;
-
 /**
+ * rsync wildcard patterns → RegExp source, as rsync's wildmatch reads them (without the
+ * slash rules, which the matcher applies). Pure.
+ *
  * `*` matches within one path component, `**` across components, `?` one non-slash
- * character, `[...]` a class (`[!...]` and `[^...]` negate), `\x` a literal x.
+ * character, `[...]` a class (`[!...]` and `[^...]` negate, `[:digit:]` and the other POSIX
+ * names inside), `\x` a literal x. A pattern with none of `*?[` is a plain string, its
+ * backslashes included, as in rsync.
  */
+
+const NEVER = '(?!)';
+
+const escapeChar = (c: string): string => (/[\\^$.|+(){}[\]*?]/.test(c) ? `\\${c}` : c);
+
+export const hasWildcards = (pattern: string): boolean => /[*?[]/.test(pattern);
+
+/** Returns the RegExp source, or a source that never matches where wildmatch aborts. */
 export function globToRegexSource(glob: string): string {
+  if (!hasWildcards(glob)) return glob.replace(/[\\^$.|+(){}[\]*?]/g, '\\$&');
   let out = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i] ?? '';
@@ -20,66 +30,77 @@ export function globToRegexSource(glob: string): string {
     } else if (c === '?') {
       out += '[^/]';
     } else if (c === '[') {
-      const end = classEnd(glob, i);
-      if (end < 0) out += '\\[';
-      else {
-        out += classSource(glob.slice(i + 1, end));
-        i = end;
-      }
+      const cls = parseClass(glob, i);
+      // An unclosed class or an unknown [:name:] makes wildmatch abort: nothing matches.
+      if (cls === undefined) return NEVER;
+      out += cls.source;
+      i = cls.end;
     } else out += escapeChar(c);
   }
   return out;
 }
 
-const escapeChar = (c: string): string => (SPECIAL.test(c) || c === '[' || c === ']' || c === '*' || c === '?' ? `\\${c}` : c);
+const POSIX: Readonly<Record<string, string>> = {
+  alpha: 'a-zA-Z',
+  digit: '0-9',
+  alnum: 'a-zA-Z0-9',
+  upper: 'A-Z',
+  lower: 'a-z',
+  space: ' \\t\\n\\r\\f\\v',
+  blank: ' \\t',
+  xdigit: '0-9a-fA-F',
+  punct: '!-\\/:-@\\[-`{-~',
+  print: ' -~',
+  graph: '!-~',
+  cntrl: '\\x00-\\x1f\\x7f',
+};
 
-/** Index of the `]` closing the class opened at `start`, or -1 when it is not a class. */
-function classEnd(glob: string, start: number): number {
+const classChar = (c: string): string => (/[\\\]^[-]/.test(c) ? `\\${c}` : c);
+
+/** The class opened at `start`: its source and the index of its closing `]`. */
+function parseClass(glob: string, start: number): { source: string; end: number } | undefined {
   let i = start + 1;
-  if (glob[i] === '!' || glob[i] === '^') i++;
-  if (glob[i] === ']') i++; // a leading ] is a literal member
-  for (; i < glob.length; i++) {
-    if (glob[i] === '\\') i++;
-    else if (glob[i] === ']') return i;
-  }
-  return -1;
-}
-
-function classSource(body: string): string {
   let negate = false;
-  let rest = body;
-  if (rest.startsWith('!') || rest.startsWith('^')) {
+  if (glob[i] === '!' || glob[i] === '^') {
     negate = true;
-    rest = rest.slice(1);
+    i++;
   }
   let members = '';
-  for (let i = 0; i < rest.length; i++) {
-    const c = rest[i] ?? '';
-    if (c === '\\' && i + 1 < rest.length) members += `\\${rest[++i] ?? ''}`;
-    else if (c === '[' && rest[i + 1] === ':') {
-      const close = rest.indexOf(':]', i + 2);
-      if (close < 0) members += '\\[';
-      else {
-        members += posixClass(rest.slice(i + 2, close));
-        i = close + 1;
+  let first = true;
+  for (; i < glob.length; i++, first = false) {
+    let c = glob[i] ?? '';
+    if (c === ']' && !first) {
+      // A class never matches the separator, as in rsync.
+      return { source: negate ? `[^/${members}]` : `(?!/)[${members}]`, end: i };
+    }
+    if (c === '[' && glob[i + 1] === ':') {
+      const close = glob.indexOf(':]', i + 2);
+      if (close < 0) return undefined;
+      const name = glob.slice(i + 2, close);
+      const range = POSIX[name];
+      if (range === undefined) return undefined;
+      members += range;
+      i = close + 1;
+      continue;
+    }
+    if (c === '\\') {
+      i++;
+      if (i >= glob.length) return undefined;
+      c = glob[i] ?? '';
+    }
+    if (glob[i + 1] === '-' && glob[i + 2] !== undefined && glob[i + 2] !== ']') {
+      let hi = glob[i + 2] ?? '';
+      let skip = 2;
+      if (hi === '\\') {
+        hi = glob[i + 3] ?? '';
+        skip = 3;
       }
-    } else if (c === ']' || c === '\\' || c === '^' || c === '[') members += `\\${c}`;
-    else members += c;
+      // wildmatch: a reversed range matches only its first character.
+      members += hi >= c ? `${classChar(c)}-${classChar(hi)}` : classChar(c);
+      i += skip;
+      continue;
+    }
+    members += classChar(c);
   }
-  // A class never matches the separator, as in rsync.
-  return negate ? `[^/${members}]` : `(?!/)[${members}]`;
-}
-
-function posixClass(name: string): string {
-  switch (name) {
-    case 'alpha': return 'a-zA-Z';
-    case 'digit': return '0-9';
-    case 'alnum': return 'a-zA-Z0-9';
-    case 'upper': return 'A-Z';
-    case 'lower': return 'a-z';
-    case 'space': return ' \\t\\n\\r\\f\\v';
-    case 'xdigit': return '0-9a-fA-F';
-    case 'punct': return '!-\\/:-@\\[-`{-~';
-    default: return '';
-  }
+  return undefined;
 }

@@ -1,10 +1,11 @@
 /**
- * A matcher for plain include/exclude rules, used to skip events and unwatched directories
- * before rsync sees them. rsync gets the same rules and stays the authority: where this
- * matcher meets a rule it does not model, it stops and answers "include", so it can never
- * drop a change that rsync would have sent. Pure.
+ * A matcher for include/exclude rules, used to skip events and unwatched directories
+ * before rsync sees them. It must agree with rsync exactly: with --files-from, rsync does
+ * not apply an excluded parent directory to a listed path, so this matcher is what keeps
+ * an excluded directory's contents off the slave. Rules it does not model are refused at
+ * start (see `problems`), never guessed at. Pure.
  */
-import { globToRegexSource } from './glob.js';
+import { globToRegexSource, hasWildcards } from './glob.js';
 import type { FilterArg } from './rules.js';
 
 interface Rule {
@@ -17,7 +18,8 @@ interface Rule {
   readonly pattern: string;
 }
 
-type Step = Rule | 'opaque';
+/** `clear`: rsync's `!` rule, which discards every rule before it. */
+type Step = Rule | 'clear';
 
 export type Verdict = 'include' | 'exclude';
 /** For a path whose type is unknown (deleted): the verdict, or "it depends on the type". */
@@ -30,6 +32,8 @@ export interface Matcher {
   /** Directory paths or names that can be left unwatched (exact, wildcard-free excludes). */
   readonly ignoredDirNames: readonly string[];
   readonly empty: boolean;
+  /** Rules this version cannot apply exactly: the caller refuses to start. */
+  readonly problems: readonly string[];
 }
 
 function compileRule(include: boolean, rawPattern: string): Rule {
@@ -47,17 +51,31 @@ function compileRule(include: boolean, rawPattern: string): Rule {
     pattern = pattern.replace(/\/+$/, '');
   }
   const basename = !anchored && !pattern.includes('/') && !pattern.includes('**') && !subtree;
-  let source = globToRegexSource(pattern);
+  // A leading **/ also matches no directory at all: rsync's **/foo excludes a top-level foo.
+  const leadingAny = hasWildcards(pattern) && pattern.startsWith('**/');
+  let source = leadingAny ? `(?:.*/)?${globToRegexSource(pattern.slice(3))}` : globToRegexSource(pattern);
   if (subtree) source += '(?:/.*)?';
-  const prefix = anchored || basename ? '' : '(?:.*/)?';
+  const prefix = anchored || basename || leadingAny ? '' : '(?:.*/)?';
   return { include, regex: new RegExp(`^${prefix}${source}$`, 's'), dirOnly, basename, pattern: rawPattern };
 }
 
-/** `- PAT`, `+ PAT`, `exclude PAT`, `include PAT`; anything else is opaque to this matcher. */
-function parseFilterRule(rule: string): Step {
-  const m = /^(-|\+|exclude|include)[ _](.+)$/.exec(rule);
-  if (!m?.[2]) return 'opaque';
+/** A --filter rule: `- PAT`, `+ PAT`, `exclude PAT`, `include PAT`, `!` or `clear`. */
+function parseFilterRule(rule: string): Step | { readonly problem: string } {
+  if (rule === '!' || rule === 'clear') return 'clear';
+  const m = /^(-|\+|exclude|include)[ _](.+)$/s.exec(rule);
+  if (!m?.[2]) {
+    return {
+      problem: `filter rule "${rule}": only "- PATTERN", "+ PATTERN", "exclude PATTERN", "include PATTERN", "!" and "clear" are supported in this version (no merge, dir-merge, hide, show, protect, risk or modifiers yet)`,
+    };
+  }
   return compileRule(m[1] === '+' || m[1] === 'include', m[2]);
+}
+
+/** An --exclude/--include value: rsync honours a leading "+ " or "- ", and "!" alone clears. */
+function parseOldStyle(include: boolean, value: string): Step {
+  if (value === '!') return 'clear';
+  const prefixed = /^([-+]) (.*)$/s.exec(value);
+  return prefixed ? compileRule(prefixed[1] === '+', prefixed[2] ?? '') : compileRule(include, value);
 }
 
 /** Lines of an --exclude-from/--include-from file, as rsync reads them. */
@@ -70,32 +88,34 @@ export function patternFileLines(text: string): string[] {
  */
 export function compileMatcher(args: readonly FilterArg[], files: ReadonlyMap<string, string>): Matcher {
   const steps: Step[] = [];
+  const problems: string[] = [];
   for (const a of args) {
     switch (a.kind) {
       case 'exclude':
       case 'include':
-        steps.push(compileRule(a.kind === 'include', a.value));
+        steps.push(parseOldStyle(a.kind === 'include', a.value));
         break;
       case 'exclude-from':
       case 'include-from':
-        for (const line of patternFileLines(files.get(a.value) ?? '')) {
-          // In these files, "- " and "+ " prefixes are honoured as in rsync.
-          const explicit = /^([-+]) (.+)$/.exec(line);
-          if (explicit?.[2]) steps.push(compileRule(explicit[1] === '+', explicit[2]));
-          else steps.push(compileRule(a.kind === 'include-from', line));
-        }
+        // In these files "- " and "+ " prefixes are honoured, and "!" clears, as in rsync.
+        for (const line of patternFileLines(files.get(a.value) ?? '')) steps.push(parseOldStyle(a.kind === 'include-from', line));
         break;
-      case 'filter':
-        steps.push(parseFilterRule(a.value));
+      case 'filter': {
+        const step = parseFilterRule(a.value);
+        if (typeof step === 'object' && 'problem' in step) problems.push(step.problem);
+        else steps.push(step);
         break;
+      }
     }
   }
+  // "!" discards every rule before it.
+  const lastClear = steps.lastIndexOf('clear');
+  const rules = steps.slice(lastClear + 1).filter((s): s is Rule => s !== 'clear');
 
   const single = (path: string, isDir: boolean): Verdict => {
     const slash = path.lastIndexOf('/');
     const base = slash < 0 ? path : path.slice(slash + 1);
-    for (const step of steps) {
-      if (step === 'opaque') return 'include';
+    for (const step of rules) {
       if (step.dirOnly && !isDir) continue;
       if (step.regex.test(step.basename ? base : path)) return step.include ? 'include' : 'exclude';
     }
@@ -111,14 +131,15 @@ export function compileMatcher(args: readonly FilterArg[], files: ReadonlyMap<st
   };
 
   const verdict = (path: string, isDir: boolean): Verdict =>
-    steps.length === 0 || path === '' ? 'include' : ancestorsExcluded(path) ? 'exclude' : single(path, isDir);
+    rules.length === 0 || path === '' ? 'include' : ancestorsExcluded(path) ? 'exclude' : single(path, isDir);
 
   // Only wildcard-free excludes that match files and directories alike: a watcher's ignore
   // list cannot tell a directory `cache/` from a file named `cache`, and must not drop the file.
-  const hasIncludeOrOpaque = steps.some((s) => s === 'opaque' || s.include);
-  const ignoredDirNames = hasIncludeOrOpaque
+  // Their pattern text as given (rule.pattern) is what the watcher translates.
+  const hasInclude = rules.some((s) => s.include);
+  const ignoredDirNames = hasInclude
     ? []
-    : steps.flatMap((s) => (s !== 'opaque' && !s.dirOnly && !/[*?[\\]/.test(s.pattern) ? [s.pattern] : []));
+    : rules.flatMap((s) => (!s.dirOnly && !/[*?[\\]/.test(s.pattern) && !/^[-+] /.test(s.pattern) ? [s.pattern] : []));
 
   return {
     verdict,
@@ -128,6 +149,7 @@ export function compileMatcher(args: readonly FilterArg[], files: ReadonlyMap<st
       return asDir === asFile ? asDir : 'depends-on-type';
     },
     ignoredDirNames,
-    empty: steps.length === 0,
+    empty: rules.length === 0,
+    problems,
   };
 }

@@ -19,7 +19,7 @@ import { slaveHasFiles, isEmptyDir } from '../sync/empty-master.js';
 import { fullSyncArgv, type RsyncPlan } from '../sync/rsync-argv.js';
 import type { RsyncResult, RunRsync } from '../sync/rsync-runner.js';
 import { parentOf } from '../sync/paths.js';
-import { Scheduler } from '../sync/scheduler.js';
+import { Scheduler, realClock } from '../sync/scheduler.js';
 import type { SshMaster } from '../transport/ssh-master.js';
 import type { ChangeEvent, ChangeSource } from '../watch/change-source.js';
 import { backoffMs } from './backoff.js';
@@ -78,6 +78,11 @@ export class Session {
       this.changes,
       { jobs: p.options.syncJobs, batchSize: p.options.batchSize, batchDelayMs: p.options.batchDelay * 1000 },
       (entries) => this.handleBatch(entries),
+      realClock,
+      (e, entries) => {
+        p.logger.error('internal error in a batch; its paths stay queued', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+        this.changes.requeue(entries, Date.now() + 5000, Date.now());
+      },
     );
   }
 
@@ -261,11 +266,11 @@ export class Session {
     const masterProblem = await this.masterProblem();
     if (masterProblem !== undefined) {
       await this.faulty(masterProblem);
-      this.changes.requeue(entries, now + 2000);
+      this.changes.requeue(entries, now + 2000, now);
       return;
     }
     if (this.p.ssh && !this.p.ssh.alive() && !(await this.reconnect())) {
-      this.changes.requeue(entries, Date.now() + 1000);
+      this.changes.requeue(entries, Date.now() + 1000, Date.now());
       return;
     }
     const deps: BatchDeps = {
@@ -286,7 +291,7 @@ export class Session {
     };
     if (this.killing.signal.aborted && result.outcome !== 'ok') {
       // Stopped by shutdown: the paths stay queued.
-      this.changes.requeue(entries, 0);
+      this.changes.requeue(entries, 0, Date.now());
       return;
     }
     switch (result.outcome) {
@@ -302,7 +307,7 @@ export class Session {
         return;
       case 'connection':
         logger.warn('batch failed: connection lost', { ...fields, error: this.errorsOf(result) });
-        this.changes.requeue(entries, 0);
+        this.changes.requeue(entries, 0, Date.now());
         await this.faulty(`connection to the slave lost: ${this.errorsOf(result)}`);
         void this.reconnect().then(() => {
           this.scheduler.kick();
@@ -315,7 +320,7 @@ export class Session {
         const givenUp = entries.length - retry.length;
         const attempt = Math.max(0, ...entries.map((e) => e.attempts));
         logger.error('batch failed', { ...fields, retry_in_s: (backoffMs(attempt) / 1000).toFixed(1), error: this.errorsOf(result) });
-        this.changes.requeue(retry, Date.now() + backoffMs(attempt));
+        this.changes.requeue(retry, Date.now() + backoffMs(attempt), Date.now());
         if (givenUp > 0) {
           this.countFailures(givenUp);
           logger.error('giving up on paths until they change again', {

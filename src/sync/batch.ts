@@ -92,19 +92,24 @@ const SEVERITY: readonly RsyncOutcome[] = ['ok', 'vanished', 'max-delete', 'part
 export const worst = (a: RsyncOutcome, b: RsyncOutcome): RsyncOutcome => (SEVERITY.indexOf(a) >= SEVERITY.indexOf(b) ? a : b);
 
 /**
- * Splits entries by what the master holds now. Pure given the states.
- * One run carries files, deletes and new subtrees (with -r when there is a subtree: a listed
- * file is the same with or without it). Only directories whose own attributes changed need
- * a second run without -r, or their whole subtree would be walked.
+ * Splits entries by what the master holds now, into up to three rsync runs, in this order:
+ * - `subtrees`: directories that appeared (created, moved in) or need a resync: `-r`, and
+ *   `--delete` inside them;
+ * - `files`: files, links and deletes, with `--ignore-times`: the watcher saw them change,
+ *   and rsync's quick check (size and mtime, to the second) would skip a same-size
+ *   rewrite within the same second;
+ * - `dirAttrs`: directories whose own attributes changed: without `-r`, or the whole
+ *   subtree would be walked.
+ * Pure given the states.
  */
 export function planRuns(
   entries: readonly Entry[],
   states: readonly PathState[],
   ignoreDeletes: boolean,
-): { main: string[]; mainRecursive: boolean; dirsOnly: string[]; skippedDeletes: number } {
-  const main: string[] = [];
-  const dirsOnly: string[] = [];
-  let mainRecursive = false;
+): { subtrees: string[]; files: string[]; dirAttrs: string[]; skippedDeletes: number } {
+  const subtrees: string[] = [];
+  const files: string[] = [];
+  const dirAttrs: string[] = [];
   let skippedDeletes = 0;
   const missing = new Set(entries.filter((_, i) => (states[i] ?? 'missing') === 'missing').map((e) => e.path));
   // Deleting a directory deletes what is inside: listing its contents too only earns exit 24.
@@ -117,28 +122,31 @@ export function planRuns(
     if (state === 'gone-with-parent') return;
     if (state === 'missing' || state === 'notdir') {
       if (ignoreDeletes) skippedDeletes++;
-      else if (!insideMissing(e.path)) main.push(e.path);
+      else if (!insideMissing(e.path)) files.push(e.path);
     } else if (state === 'dir') {
-      if (e.recursive) {
-        main.push(e.path);
-        mainRecursive = true;
-      } else dirsOnly.push(e.path);
-    } else main.push(e.path);
+      if (e.recursive) subtrees.push(e.path);
+      else dirAttrs.push(e.path);
+    } else files.push(e.path);
   });
-  return { main, mainRecursive, dirsOnly, skippedDeletes };
+  return { subtrees, files, dirAttrs, skippedDeletes };
 }
 
 export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signal?: AbortSignal): Promise<BatchResult> {
   const stateOf = deps.stateOf ?? statePathOf;
   const states = await Promise.all(entries.map((e) => stateOf(path.join(deps.masterRoot, e.path))));
   const effective = states.includes('notdir') ? await resolveNotDirs(entries, states, deps.masterRoot, stateOf) : entries;
-  const { main, mainRecursive, dirsOnly, skippedDeletes } = planRuns(effective, states, deps.plan.ignoreDeletes);
+  const { subtrees, files, dirAttrs, skippedDeletes } = planRuns(effective, states, deps.plan.ignoreDeletes);
   const runs: BatchRun[] = [];
   let outcome: RsyncOutcome = 'ok';
-  // Directory attributes last: the main run may populate those directories.
-  for (const [isRecursive, paths] of [[mainRecursive, main], [false, dirsOnly]] as const) {
+  // Directory attributes last: the other runs may populate those directories.
+  const planned = [
+    { recursive: true, ignoreTimes: false, paths: subtrees },
+    { recursive: false, ignoreTimes: true, paths: files },
+    { recursive: false, ignoreTimes: false, paths: dirAttrs },
+  ];
+  for (const { recursive: isRecursive, ignoreTimes, paths } of planned) {
     if (paths.length === 0) continue;
-    const result = await deps.runRsync(deps.rsyncCommand, batchArgv(deps.plan, isRecursive), {
+    const result = await deps.runRsync(deps.rsyncCommand, batchArgv(deps.plan, isRecursive, ignoreTimes), {
       input: filesFromInput(paths),
       killAfterMs: deps.killAfterMs,
       ...(signal ? { signal } : {}),
@@ -151,7 +159,7 @@ export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signa
     entries,
     runs,
     outcome,
-    files: main.length + dirsOnly.length,
+    files: subtrees.length + files.length + dirAttrs.length,
     bytes: runs.reduce((n, r) => n + r.result.stats.bytes, 0),
     seconds: runs.reduce((n, r) => n + r.result.seconds, 0),
     skippedDeletes,

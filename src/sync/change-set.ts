@@ -53,11 +53,16 @@ export class ChangeSet {
     const entry: Entry = { path, recursive, since: now, attempts: 0, notBefore: 0 };
     if (recursive) this.makeRecursive(path, entry);
     else this.entries.set(path, entry);
-    return this.entries.size > this.maxPaths ? this.fold(now) : undefined;
+    let overflow: Overflow | undefined;
+    while (this.entries.size > this.maxPaths) {
+      const f = this.fold(now);
+      overflow = { folded: f.folded, removed: f.removed + (overflow?.removed ?? 0) };
+    }
+    return overflow;
   }
 
   /** Puts back entries of a batch that failed, keeping their age and counting the attempt. */
-  requeue(entries: readonly Entry[], notBefore: number): void {
+  requeue(entries: readonly Entry[], notBefore: number, now: number): void {
     for (const e of entries) {
       if (this.coveredByAncestor(e.path)) continue;
       const current = this.entries.get(e.path);
@@ -70,7 +75,8 @@ export class ChangeSet {
       if (e.recursive) this.makeRecursive(e.path, again);
       else this.entries.set(e.path, again);
     }
-    if (this.entries.size > this.maxPaths) this.fold(Date.now());
+    // A whole batch may come back at once: fold until within the bound again.
+    while (this.entries.size > this.maxPaths) this.fold(now);
   }
 
   /** The oldest entry's age reference, or undefined when empty. */
@@ -115,16 +121,21 @@ export class ChangeSet {
     return false;
   }
 
-  /** Makes `path` one recursive entry (keeping `base`'s age and attempts), absorbing what lies inside. */
+  /**
+   * Makes `path` one recursive entry, absorbing what lies inside. It keeps the oldest age of
+   * what it absorbs, so that no change waits longer than --batch-delay because of it.
+   */
   private makeRecursive(path: string, base: Entry): void {
+    let since = base.since;
     for (const [p, e] of this.entries) {
       if (isWithin(p, path)) {
         this.entries.delete(p);
         if (e.recursive) this.recursiveCount--;
+        since = Math.min(since, e.since);
       }
     }
     this.recursiveCount++;
-    this.entries.set(path, { ...base, path, recursive: true });
+    this.entries.set(path, { ...base, path, recursive: true, since });
   }
 
   /**

@@ -85,12 +85,14 @@ export function listSlaveArgv(plan: RsyncPlan): string[] {
 
 /**
  * One batch: listed paths on stdin. `recursive` runs carry subtree entries and delete
- * extraneous files inside them; both kinds delete listed paths that are gone.
+ * extraneous files inside them; every run deletes listed paths that are gone.
+ * `ignoreTimes` sends listed files even when size and mtime match (see planRuns).
  */
-export function batchArgv(plan: RsyncPlan, recursive: boolean): string[] {
+export function batchArgv(plan: RsyncPlan, recursive: boolean, ignoreTimes = false): string[] {
   const deletes = plan.ignoreDeletes ? [] : ['--delete-missing-args'];
   return [
     ...transferFlags(plan, recursive),
+    ...(ignoreTimes ? ['--ignore-times'] : []),
     ...deleteFlags(plan, recursive),
     ...deletes,
     '--files-from=-',

@@ -45,6 +45,7 @@ export class Scheduler {
     private readonly o: SchedulerOptions,
     private readonly handle: BatchHandler,
     private readonly clock: Clock = realClock,
+    private readonly onError: (e: unknown, entries: readonly Entry[]) => void = () => undefined,
   ) {}
 
   get active(): number {
@@ -95,7 +96,12 @@ export class Scheduler {
     const paths = entries.map((e) => e.path);
     this.locks.lock(paths);
     this.running++;
-    void this.handle(entries).finally(() => {
+    void this.handle(entries)
+      .catch((e: unknown) => {
+        // A bug in a handler must not kill the daemon or leak the batch's paths.
+        this.onError(e, entries);
+      })
+      .finally(() => {
       this.locks.unlock(paths);
       this.running--;
       if (this.running === 0) {
