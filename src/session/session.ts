@@ -238,14 +238,30 @@ export class Session {
       return;
     }
     const verdict = this.p.matcher.verdictUntyped(e.path);
-    if (verdict === 'exclude') return;
+    if (verdict === 'exclude') {
+      // Not sent, but its directory's mtime changed, as a plain `rsync -a --exclude` would copy.
+      this.queueDirAttrs(parentOf(e.path));
+      return;
+    }
     // A rule for directories only, and the type is unknown: let rsync judge within the parent.
     if (verdict === 'depends-on-type') {
       this.queue(parentOf(e.path), true);
       return;
     }
-    // A directory that appears may bring content the watcher never saw (moved in): resync it whole.
-    this.queue(e.path, e.kind === 'create');
+    if (e.kind === 'delete' && this.p.options.ignoreDeletes) {
+      // The delete is not sent; the directory's new mtime is.
+      this.queueDirAttrs(parentOf(e.path));
+      return;
+    }
+    // Whatever is a directory when the batch is built is sent whole: it may have appeared with
+    // content the watcher never saw (moved in), and @parcel/watcher reports a file replaced by
+    // a directory as an "update". The root's own update is only its attributes.
+    this.queue(e.path, e.kind !== 'delete' && e.path !== '');
+  }
+
+  /** A directory's own attributes (mtime, mode), not its content. */
+  private queueDirAttrs(dir: string): void {
+    if (dir === '' || this.p.matcher.verdict(dir, true) === 'include') this.queue(dir, false);
   }
 
   private queue(path: string, recursive: boolean): void {

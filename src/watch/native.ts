@@ -29,7 +29,9 @@ export function nativeSource(o: WatchOptions): ChangeSource {
           }
           if (out.length > 0) h.onEvents(out);
         },
-        { ignore: ignoreGlobs(o.ignoredDirNames) },
+        // On Linux, name the backend: the default first probes for watchman with `sh -c`, and
+        // leaves that shell behind as a zombie for gsyncd's whole life.
+        { ignore: ignoreGlobs(o.ignoredDirNames), ...(process.platform === 'linux' ? { backend: 'inotify' as const } : {}) },
       );
     },
     async stop(): Promise<void> {

@@ -1,0 +1,128 @@
+// Usage and configuration errors: exit status 2, one `gsyncd: ` line on stderr naming the
+// culprit (the option, the operand, or `file:line` in a config file), and nothing synced.
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { describeExit, runGsyncd, type RunResult } from '../helpers/gsyncd.js';
+import { makeLayout, scopeFor, type Layout } from '../helpers/scope.js';
+import { makeSmallTree } from '../helpers/tree.js';
+
+/** Asserts exit 2 and a `gsyncd: ` line matching every pattern; returns that line. */
+function assertUsageError(run: RunResult, ...patterns: (RegExp | string)[]): string {
+  const output = `${run.stderr}\n[stdout]\n${run.stdout}`;
+  assert.equal(run.code, 2, `expected exit 2, got ${describeExit(run)}:\n${output}`);
+  const lines = run.stderr.split('\n').filter((line) => line.startsWith('gsyncd: '));
+  const matching = lines.find((line) =>
+    patterns.every((p) => (typeof p === 'string' ? line.includes(p) : p.test(line))),
+  );
+  assert.ok(
+    matching !== undefined,
+    `no stderr line starting with "gsyncd: " matches ${patterns.map(String).join(' and ')}:\n${output}`,
+  );
+  return matching;
+}
+
+async function setup(t: Parameters<typeof scopeFor>[0], label: string): Promise<Layout> {
+  const layout = await makeLayout(scopeFor(t), label);
+  makeSmallTree(layout.master);
+  return layout;
+}
+
+function assertSlaveEmpty(layout: Layout): void {
+  assert.deepEqual(readdirSync(layout.slave), [], 'a usage error must not sync anything');
+}
+
+describe('usage errors exit 2 and name the culprit', () => {
+  it('an unknown flag', async (t) => {
+    const layout = await setup(t, 'bogus');
+    const run = await runGsyncd(['--bogus', layout.master, layout.slave]);
+    assertUsageError(run, '--bogus');
+    assertSlaveEmpty(layout);
+  });
+
+  it('a value that is not a number: --sync-jobs x', async (t) => {
+    const layout = await setup(t, 'sync-jobs');
+    const run = await runGsyncd(['--sync-jobs', 'x', layout.master, layout.slave]);
+    assertUsageError(run, 'sync-jobs', /\bx\b/);
+    assertSlaveEmpty(layout);
+  });
+
+  it('a value outside the choices: --watcher foo', async (t) => {
+    const layout = await setup(t, 'watcher');
+    const run = await runGsyncd(['--watcher', 'foo', layout.master, layout.slave]);
+    assertUsageError(run, 'watcher', 'foo');
+    assertSlaveEmpty(layout);
+  });
+
+  it('a master directory that does not exist', async (t) => {
+    const layout = await setup(t, 'no-master');
+    const missing = path.join(layout.base, 'no-such-master');
+    const run = await runGsyncd([missing, layout.slave]);
+    assertUsageError(run, missing);
+    assertSlaveEmpty(layout);
+  });
+
+  it('a missing SLAVE operand', async (t) => {
+    const layout = await setup(t, 'no-slave');
+    const run = await runGsyncd([layout.master]);
+    assertUsageError(run, /slave/i);
+  });
+
+  it('a config file line that is not "option: value"', async (t) => {
+    const layout = await setup(t, 'conf-syntax');
+    const conf = path.join(layout.base, 'broken.conf');
+    writeFileSync(conf, '# a gsyncd config\nsync-jobs: 2\n\nthis line is not an option\n');
+    const run = await runGsyncd(['-c', conf, layout.master, layout.slave]);
+    assertUsageError(run, `${conf}:4`);
+    assertSlaveEmpty(layout);
+  });
+
+  it('a config file option with a bad value', async (t) => {
+    const layout = await setup(t, 'conf-value');
+    const conf = path.join(layout.base, 'value.conf');
+    writeFileSync(conf, '# a gsyncd config\n\nsync-jobs: x\n');
+    const run = await runGsyncd(['--config-file', conf, layout.master, layout.slave]);
+    assertUsageError(run, `${conf}:3`, 'sync-jobs');
+    assertSlaveEmpty(layout);
+  });
+
+  it('a config file with an unknown option', async (t) => {
+    const layout = await setup(t, 'conf-unknown');
+    const conf = path.join(layout.base, 'unknown.conf');
+    writeFileSync(conf, 'log-level: INFO\nno-such-option: 1\n');
+    const run = await runGsyncd(['-c', conf, layout.master, layout.slave]);
+    assertUsageError(run, `${conf}:2`, 'no-such-option');
+    assertSlaveEmpty(layout);
+  });
+
+  // Root reads any file whatever its mode, so "unreadable" is made from what cannot be read
+  // as a file at all: a missing path and a directory.
+  it('a config file that does not exist', async (t) => {
+    const layout = await setup(t, 'conf-missing');
+    const conf = path.join(layout.base, 'missing.conf');
+    const run = await runGsyncd(['-c', conf, layout.master, layout.slave]);
+    assertUsageError(run, conf);
+    assertSlaveEmpty(layout);
+  });
+
+  it('a config file that is a directory', async (t) => {
+    const layout = await setup(t, 'conf-dir');
+    const run = await runGsyncd(['-c', layout.outside, layout.master, layout.slave]);
+    assertUsageError(run, layout.outside);
+    assertSlaveEmpty(layout);
+  });
+
+  it('a volume slave host::NAME (not supported yet)', async (t) => {
+    const layout = await setup(t, 'volume-slave');
+    const run = await runGsyncd([layout.master, 'localhost::backupvol']);
+    assertUsageError(run, /::|backupvol/);
+  });
+
+  it('a volume master :NAME (not supported yet)', async (t) => {
+    const layout = await setup(t, 'volume-master');
+    const run = await runGsyncd([':mastervol', layout.slave]);
+    assertUsageError(run, /mastervol|:NAME|volume/i);
+    assertSlaveEmpty(layout);
+  });
+});

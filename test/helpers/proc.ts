@@ -1,0 +1,118 @@
+// Process bookkeeping from /proc: who descends from a pid, whether a recorded process is
+// still the same living process (pids get reused, so the start time is part of the id),
+// and which processes mention a path on their command line.
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  state: string;
+  /** Field 22 of /proc/PID/stat, in clock ticks since boot: with the pid, a unique id. */
+  startTime: string;
+  comm: string;
+}
+
+export interface ProcessRecord extends ProcInfo {
+  cmdline: string;
+}
+
+export function readProc(pid: number): ProcInfo | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // comm sits in parentheses and may itself hold spaces or ')': split after the last ')'.
+  const open = stat.indexOf('(');
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  const state = fields[0];
+  const ppid = fields[1];
+  const startTime = fields[19];
+  if (state === undefined || ppid === undefined || startTime === undefined) {
+    return undefined;
+  }
+  return { pid, ppid: Number(ppid), state, startTime, comm: stat.slice(open + 1, close) };
+}
+
+export function readCmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+export function allPids(): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
+}
+
+/** Every living process whose ppid chain leads to `root` (not `root` itself). */
+export function descendantsOf(root: number): ProcessRecord[] {
+  const infos = new Map<number, ProcInfo>();
+  for (const pid of allPids()) {
+    const info = readProc(pid);
+    if (info !== undefined) {
+      infos.set(pid, info);
+    }
+  }
+  const found: ProcessRecord[] = [];
+  for (const info of infos.values()) {
+    let ppid = info.ppid;
+    for (let hops = 0; ppid > 1 && hops < 64; hops += 1) {
+      if (ppid === root) {
+        found.push({ ...info, cmdline: readCmdline(info.pid) });
+        break;
+      }
+      ppid = infos.get(ppid)?.ppid ?? 0;
+    }
+  }
+  return found;
+}
+
+/** True when the recorded process still runs (a zombie or a reused pid does not count). */
+export function isAlive(record: ProcInfo): boolean {
+  const now = readProc(record.pid);
+  return now !== undefined && now.startTime === record.startTime && now.state !== 'Z';
+}
+
+/** Living processes (other than this one) whose command line contains any of `needles`. */
+export function processesMentioning(needles: readonly string[]): ProcessRecord[] {
+  const found: ProcessRecord[] = [];
+  if (needles.length === 0) {
+    return found;
+  }
+  for (const pid of allPids()) {
+    if (pid === process.pid) {
+      continue;
+    }
+    const cmdline = readCmdline(pid);
+    if (needles.some((needle) => cmdline.includes(needle))) {
+      const info = readProc(pid);
+      if (info !== undefined && info.state !== 'Z') {
+        found.push({ ...info, cmdline });
+      }
+    }
+  }
+  return found;
+}
+
+export function describeProcesses(records: readonly ProcessRecord[]): string {
+  return records.map((r) => `  pid ${r.pid} (${r.comm}, ppid ${r.ppid}): ${r.cmdline}`).join('\n');
+}
+
+/** Sends `signal` to each record that is still the same living process. */
+export function killRecords(records: readonly ProcInfo[], signal: NodeJS.Signals = 'SIGKILL'): void {
+  for (const record of records) {
+    if (isAlive(record)) {
+      try {
+        process.kill(record.pid, signal);
+      } catch {
+        // Gone between the check and the kill: what we wanted.
+      }
+    }
+  }
+}

@@ -1,0 +1,205 @@
+// A throw-away sshd on a free loopback port, configured as TESTING.md describes, so that
+// the SSH slave forms run against a real OpenSSH with real keys and no shared state.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { exec, execOk } from './exec.js';
+import { isAlive, readProc, type ProcInfo } from './proc.js';
+import { pollUntil } from './wait.js';
+
+export interface SshdOptions {
+  /** Options put before the key in authorized_keys, e.g. `command="…",restrict`. */
+  authorizedKeyOptions?: string;
+}
+
+export interface Sshd {
+  port: number;
+  dir: string;
+  /** Private key of the client user; its public half is in authorized_keys. */
+  userKey: string;
+  publicKey: string;
+  /** The complete remote shell for `-e`, port included. */
+  rsh: string;
+  /** The remote shell without `-p`, for slave specs that carry the port themselves. */
+  rshNoPort: string;
+  /** `root@127.0.0.1:PATH`, the rsync-style slave. */
+  slaveSpec(remotePath: string): string;
+  /** `ssh://root@127.0.0.1:PORT/PATH`. */
+  slaveUrl(remotePath: string): string;
+  /** Rewrites authorized_keys (sshd rereads it on every connection). */
+  setAuthorizedKeyOptions(options: string | undefined): Promise<void>;
+  /** Kills the per-connection sshd processes: established sessions drop. */
+  killConnections(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const SSHD = '/usr/sbin/sshd';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address === null || typeof address === 'string') {
+          reject(new Error('no port from the loopback listener'));
+        } else {
+          resolve(address.port);
+        }
+      });
+    });
+  });
+}
+
+function sshdConfig(dir: string, port: number): string {
+  return [
+    `Port ${port}`,
+    'ListenAddress 127.0.0.1',
+    `HostKey ${path.join(dir, 'hostkey')}`,
+    `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+    `PidFile ${path.join(dir, 'sshd.pid')}`,
+    'StrictModes no',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'PermitRootLogin yes',
+    'MaxStartups 100:30:200',
+    'MaxSessions 100',
+    '',
+  ].join('\n');
+}
+
+function clientOptions(userKey: string): string[] {
+  return [
+    '-i',
+    userKey,
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'BatchMode=yes',
+  ];
+}
+
+/** The per-connection sshd processes serving `port`, found from their sockets. */
+async function connectionProcesses(port: number): Promise<ProcInfo[]> {
+  const { stdout } = await exec('ss', ['-tnpH', `sport = :${port}`]);
+  const pids = new Set<number>();
+  for (const match of stdout.matchAll(/pid=(\d+)/g)) {
+    pids.add(Number(match[1]));
+  }
+  return [...pids]
+    .map((pid) => readProc(pid))
+    .filter((info): info is ProcInfo => info?.comm === 'sshd');
+}
+
+async function killAndWait(infos: readonly ProcInfo[], what: string): Promise<void> {
+  for (const info of infos) {
+    try {
+      process.kill(info.pid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+  }
+  await pollUntil(
+    () => (infos.some(isAlive) ? undefined : true),
+    () => `${what} to exit: still alive ${infos.filter(isAlive).map((i) => i.pid).join(' ')}`,
+    { timeoutMs: 10_000, intervalMs: 50 },
+  );
+}
+
+async function launch(dir: string): Promise<number> {
+  const configFile = path.join(dir, 'sshd_config');
+  const logFile = path.join(dir, 'sshd.log');
+  // The probe-then-bind port choice can race with another process: retry on a bind failure.
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    await writeFile(configFile, sshdConfig(dir, port));
+    const result = await exec(SSHD, ['-f', configFile, '-E', logFile]);
+    if (result.code === 0) {
+      return port;
+    }
+    const log = await readFile(logFile, 'utf8').catch(() => '');
+    if (attempt >= 5 || !/Address already in use|Cannot bind/i.test(log)) {
+      throw new Error(`sshd failed to start (exit ${String(result.code)}):\n${result.stderr}\n${log}`);
+    }
+  }
+}
+
+export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
+  await mkdir('/run/sshd', { recursive: true });
+  const dir = await mkdtemp(path.join(tmpdir(), 'gsyncd-e2e-sshd-'));
+  const userKey = path.join(dir, 'userkey');
+  const authorizedKeys = path.join(dir, 'authorized_keys');
+  const pidFile = path.join(dir, 'sshd.pid');
+  let port = 0;
+  let started = false;
+
+  const sshd: Sshd = {
+    port,
+    dir,
+    userKey,
+    publicKey: '',
+    rsh: '',
+    rshNoPort: '',
+    slaveSpec: (remotePath) => `root@127.0.0.1:${remotePath}`,
+    slaveUrl: (remotePath) => `ssh://root@127.0.0.1:${port}${remotePath}`,
+    async setAuthorizedKeyOptions(keyOptions) {
+      const line = keyOptions === undefined ? sshd.publicKey : `${keyOptions} ${sshd.publicKey}`;
+      await writeFile(authorizedKeys, `${line}\n`, { mode: 0o600 });
+    },
+    async killConnections() {
+      await killAndWait(await connectionProcesses(port), `the sshd connections of port ${port}`);
+    },
+    async stop() {
+      if (started) {
+        started = false;
+        const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+        const listener = pid > 0 ? readProc(pid) : undefined;
+        if (listener !== undefined) {
+          await killAndWait([listener], `sshd ${pid}`);
+        }
+        await sshd.killConnections();
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+
+  try {
+    await execOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'gsyncd-e2e-host', '-f', path.join(dir, 'hostkey')]);
+    await execOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'gsyncd-e2e-user', '-f', userKey]);
+    sshd.publicKey = (await readFile(`${userKey}.pub`, 'utf8')).trim();
+    await sshd.setAuthorizedKeyOptions(options.authorizedKeyOptions);
+    port = await launch(dir);
+    started = true;
+    sshd.port = port;
+    const client = clientOptions(userKey);
+    sshd.rshNoPort = ['ssh', ...client].join(' ');
+    sshd.rsh = ['ssh', '-p', String(port), ...client].join(' ');
+
+    // Ready when a real login works; a forced command may refuse `true`, so any answer
+    // from the server side (not a connection failure, which is 255) counts.
+    let last = '';
+    await pollUntil(
+      async () => {
+        const probe = await exec('ssh', ['-p', String(port), ...client, 'root@127.0.0.1', 'true'], {
+          timeoutMs: 10_000,
+        });
+        last = probe.stderr;
+        return probe.code !== 255 ? true : undefined;
+      },
+      () => `sshd on port ${port} to accept a login (last ssh error: ${last.trim()})`,
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    return sshd;
+  } catch (error: unknown) {
+    await sshd.stop();
+    throw error;
+  }
+}
