@@ -1,6 +1,6 @@
 // The bench's composition root: gsyncd against lsyncd and plain rsync on one tree, one
 // loopback sshd and one page cache, so that the ratios mean something on a noisy machine.
-// See bench/README.md for what each figure is; /work/shared/BENCH.md for why.
+// See bench/README.md for what each figure is; the project's benchmark notes (BENCH.md) for why.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';

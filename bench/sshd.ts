@@ -1,4 +1,4 @@
-// A loopback sshd with throw-away keys (see /work/shared/TESTING.md), and an SSH master
+// A loopback sshd with throw-away keys (see the testing notes, TESTING.md), and an SSH master
 // connection on it for the "warm connection" floor figures.
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { assertMirrored, waitForMirror } from '../helpers/compare.js';
-import { describeExit, runGsyncd, startGsyncd, stopAndAssertClean, type GsyncdProcess } from '../helpers/gsyncd.js';
+import { describeExit, runGsyncd, startGsyncd, stopAndAssertClean, waitForRsyncChild, type GsyncdProcess } from '../helpers/gsyncd.js';
 import { makeLayout, Scope, scopeFor, type Layout } from '../helpers/scope.js';
 import { exec } from '../helpers/exec.js';
 import { makeSmallTree, snapshot } from '../helpers/tree.js';
@@ -252,6 +252,43 @@ describe('watcher backends', () => {
       await stopAndAssertClean(g);
     });
   }
+});
+
+describe('queue bound and parallel batches', () => {
+  it('--max-queue: a burst past the bound folds into subtree resyncs, says so, and converges', { timeout: 90_000 }, async (t) => {
+    const scope = scopeFor(t);
+    const layout = await makeLayout(scope, 'max-queue');
+    makeSmallTree(layout.master);
+    const files = (round: number): Record<string, string> => {
+      const out: Record<string, string> = {};
+      for (let d = 0; d < 5; d++) for (let f = 0; f < 20; f++) out[`burst${d}/sub/f${f}`] = `${round}: ${d}-${f}\n`;
+      return out;
+    };
+    put(layout.master, files(0));
+    // One slow batch holds the queue while 100 existing files change: they gather past the bound.
+    put(layout.master, { 'big/blob': 'x'.repeat(4 << 20) });
+    const g = await live(scope, ['--max-queue', '10', '--sync-jobs', '1', '--bwlimit', '2000', layout.master, layout.slave]);
+    writeFileSync(path.join(layout.master, 'big/blob'), 'y'.repeat(4 << 20));
+    await waitForRsyncChild(g, 30_000);
+    put(layout.master, files(1));
+    await g.waitForLog('queue bound reached', LIVE_TIMEOUT_MS);
+    await waitForMirror(layout.master, layout.slave, 60_000);
+    await stopAndAssertClean(g);
+  });
+
+  it('--sync-jobs 4 --batch-size 10: a burst across many directories converges', { timeout: 90_000 }, async (t) => {
+    const scope = scopeFor(t);
+    const layout = await makeLayout(scope, 'sync-jobs');
+    makeSmallTree(layout.master);
+    const g = await live(scope, ['--sync-jobs', '4', '--batch-size', '10', '--batch-delay', '0', layout.master, layout.slave]);
+    for (let d = 0; d < 20; d++) mkdirSync(path.join(layout.master, `d${d}`));
+    await waitForMirror(layout.master, layout.slave, LIVE_TIMEOUT_MS);
+    for (let d = 0; d < 20; d++) {
+      for (let f = 0; f < 15; f++) writeFileSync(path.join(layout.master, `d${d}`, `f${f}`), `${d}/${f}\n`);
+    }
+    await waitForMirror(layout.master, layout.slave, LIVE_TIMEOUT_MS);
+    await stopAndAssertClean(g);
+  });
 });
 
 describe('--log-format json', () => {
