@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure what gsyncd and its tests need is here: Node.js 20+, rsync, OpenSSH, the npm
 # packages. Installs what is missing with apt-get when run as root on Debian or Ubuntu;
-# otherwise says exactly what to install. Usage: scripts/ensure-deps.sh [--runtime]
+# otherwise says exactly what to install. Usage: scripts/ensure-deps.sh [--runtime|--bench]
 #   --runtime  only what a mirror needs (no sshd)
+#   --bench    also lsyncd, the peer the benchmark compares against
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,7 @@ fi
 # command → Debian package
 declare -A pkg=([rsync]=rsync [ssh]=openssh-client)
 [ "${1:-}" = --runtime ] || pkg[/usr/sbin/sshd]=openssh-server
+[ "${1:-}" = --bench ] && pkg[lsyncd]=lsyncd
 
 missing=()
 for cmd in "${!pkg[@]}"; do
