@@ -4,6 +4,7 @@
  */
 import { ExitCode, GsyncdError } from '../errors.js';
 import { runMirror } from './mirror.js';
+import { runSlave } from './slave.js';
 import { normaliseArgv } from './flags.js';
 
 const COMMANDS = new Set(['slave', 'status', 'checkpoint', 'config', 'monitor', 'stop', 'pause', 'resume', 'verify']);
@@ -11,6 +12,7 @@ const COMMANDS = new Set(['slave', 'status', 'checkpoint', 'config', 'monitor', 
 async function main(argv: readonly string[]): Promise<ExitCode> {
   const args = normaliseArgv(argv);
   const first = args[0];
+  if (first === 'slave') return runSlave(args.slice(1), process.env);
   if (first !== undefined && COMMANDS.has(first)) {
     throw new GsyncdError(`the "${first}" command is not available in this version yet`, ExitCode.usage);
   }

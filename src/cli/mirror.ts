@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { envSettings, layer, toOptions, type Options } from '../config/options.js';
+import type { ConfigFile } from '../config/file.js';
 import { describeEndpoint, parseEndpoint, type Endpoint, type LocalEndpoint } from '../endpoint/parse.js';
 import { ExitCode, GsyncdError, usageError } from '../errors.js';
 import { compileMatcher } from '../filter/matcher.js';
@@ -16,16 +17,18 @@ import { StatusWriter } from '../session/status-writer.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
 import { runRsync } from '../sync/rsync-runner.js';
 import { SshMaster } from '../transport/ssh-master.js';
+import { SlaveLink } from '../session/slave-link.js';
 import { splitWords } from '../transport/shell-words.js';
 import { createChangeSource } from '../watch/create.js';
 import { addTunableOptions, flagSettings, type FilterCollector } from './flags.js';
 import { chooseConfig, loadConfig } from './config-source.js';
-import { checkMaster, checkSlave, checkTool, readFilterFiles } from './prepare.js';
+import { checkMaster, checkSlave, checkTool, readFilterFiles, resolveMasterVolume } from './prepare.js';
 import { SESSION_NAME, defaultSessionName, defaultStateDir } from './state-dir.js';
 import { VERSION } from './version.js';
 
 interface Parsed {
   readonly options: Options;
+  readonly config: ConfigFile;
   readonly masterSpec: string;
   readonly slaveSpec: string;
 }
@@ -79,7 +82,7 @@ export async function parseMirrorArgs(argv: readonly string[], env: NodeJS.Proce
   const section = sessionName !== undefined ? (config.sessions.get(sessionName) ?? {}) : {};
   const options = toOptions(layer(config.defaults, section, fromEnv, cli));
   const [masterSpec = '', slaveSpec = ''] = cmd.args;
-  return { options, masterSpec, slaveSpec };
+  return { options, config, masterSpec, slaveSpec };
 }
 
 function rsyncPlan(o: Options, master: LocalEndpoint, slave: Endpoint, rsh: string | undefined): RsyncPlan {
@@ -105,12 +108,12 @@ function rsyncPlan(o: Options, master: LocalEndpoint, slave: Endpoint, rsh: stri
 }
 
 export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ExitCode> {
-  const { options: o, masterSpec, slaveSpec } = await parseMirrorArgs(argv, env);
+  const { options: o, config, masterSpec, slaveSpec } = await parseMirrorArgs(argv, env);
   const masterParsed = parseEndpoint(masterSpec, process.cwd());
   if (!masterParsed.ok) throw usageError(`MASTER ${masterSpec}: ${masterParsed.reason}`);
   const slaveParsed = parseEndpoint(slaveSpec, process.cwd());
   if (!slaveParsed.ok) throw usageError(`SLAVE ${slaveSpec}: ${slaveParsed.reason}`);
-  const master = await checkMaster(masterParsed.endpoint);
+  const master = await checkMaster(resolveMasterVolume(masterParsed.endpoint, config.volumes, config.file));
   const slave = await checkSlave(slaveParsed.endpoint, master);
   const filterFiles = await readFilterFiles(o.filters);
   const matcher = compileMatcher(o.filters, filterFiles);
@@ -128,13 +131,30 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
   await checkTool(o.rsyncCommand, ['--version'], 'rsync', '--rsync-command');
   const rshWords = words(o.sshCommand, 'ssh-command');
   if (rshWords.length === 0) throw usageError('--ssh-command: empty');
-  if (slave.kind === 'ssh') await checkTool(rshWords[0] ?? 'ssh', ['-V'], 'openssh-client', '-e/--ssh-command');
+  const remote = slave.kind === 'local' ? undefined : { ...slave, kind: 'ssh' as const, port: slave.kind === 'ssh' ? slave.port : undefined, path: slave.kind === 'ssh' ? slave.path : '', host: slave.host ?? '' };
+  if (remote) await checkTool(rshWords[0] ?? 'ssh', ['-V'], 'openssh-client', '-e/--ssh-command');
+  const withChannel = remote !== undefined && o.remoteGsyncd.trim() !== 'none';
+  if (slave.kind === 'volume' && !withChannel) {
+    throw usageError(`SLAVE ${describeEndpoint(slave)}: a volume is resolved by gsyncd on the slave; --remote-gsyncd none cannot be used with host::NAME`);
+  }
+  if (withChannel) words(o.remoteGsyncd, 'remote-gsyncd');
 
   const lock = await acquirePidLock(o.pidFile ?? path.join(sessionDir, 'gsyncd.pid'));
   if (!lock.ok) throw new GsyncdError(`session ${name} is already running (pid ${lock.holder})`, ExitCode.failure);
 
   const logger = createLogger({ level: o.logLevel, format: o.logFormat, file: o.logFile });
-  const ssh = slave.kind === 'ssh' ? new SshMaster({ rsh: rshWords, endpoint: slave }) : undefined;
+  const ssh = remote ? new SshMaster({ rsh: rshWords, endpoint: remote }) : undefined;
+  const link =
+    ssh && withChannel
+      ? new SlaveLink(ssh, {
+          remoteGsyncd: o.remoteGsyncd,
+          ...(slave.kind === 'volume' ? { volume: slave.name } : { root: slave.kind === 'ssh' ? slave.path : '' }),
+          slaveTimeout: o.slaveTimeout,
+          version: VERSION,
+          label: describeEndpoint(slave),
+          logger,
+        })
+      : undefined;
   const status = await StatusWriter.open(path.join(sessionDir, 'status.json'), {
     session: name,
     master: master.path,
@@ -158,6 +178,7 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     status,
     runRsync,
     ssh,
+    link,
     source: o.once
       ? undefined
       : createChangeSource(o.watcher, { root: master.path, ignoredDirNames: matcher.ignoredDirNames, pollIntervalMs: o.pollInterval * 1000 }),

@@ -10,10 +10,20 @@ import { ExitCode, GsyncdError, usageError } from '../errors.js';
 import type { FilterArg } from '../filter/rules.js';
 import { isWithin } from '../sync/paths.js';
 
-export async function checkMaster(master: Endpoint): Promise<LocalEndpoint> {
-  if (master.kind === 'volume') {
-    throw usageError(`MASTER ${describeEndpoint(master)}: named volumes (:NAME) are not supported yet; give the master directory's path`);
+/** `:NAME` → the `[volume NAME]` path of the local config file. */
+export function resolveMasterVolume(master: Endpoint, volumes: ReadonlyMap<string, { readonly path: string | undefined }>, configFile: string): Endpoint {
+  if (master.kind !== 'volume') return master;
+  if (master.host !== undefined) throw usageError(`MASTER ${describeEndpoint(master)}: the master must be local; use :NAME for a volume of this host's config`);
+  const path = volumes.get(master.name)?.path;
+  if (path === undefined) {
+    const names = [...volumes.entries()].filter(([, v]) => v.path !== undefined).map(([n]) => n);
+    throw usageError(`MASTER :${master.name}: no such volume in ${configFile}; ${names.length ? `volumes: ${names.join(', ')}` : 'it has no [volume NAME] sections'}`);
   }
+  return { kind: 'local', path };
+}
+
+export async function checkMaster(master: Endpoint): Promise<LocalEndpoint> {
+  if (master.kind === 'volume') throw usageError(`MASTER ${describeEndpoint(master)}: not a local directory`);
   if (master.kind !== 'local') throw usageError(`MASTER ${describeEndpoint(master)}: the master must be a local directory`);
   let s;
   try {
@@ -27,8 +37,8 @@ export async function checkMaster(master: Endpoint): Promise<LocalEndpoint> {
 }
 
 export async function checkSlave(slave: Endpoint, master: LocalEndpoint): Promise<Endpoint> {
-  if (slave.kind === 'volume') {
-    throw usageError(`SLAVE ${describeEndpoint(slave)}: named volumes (host::NAME) are not supported yet; give host:/path`);
+  if (slave.kind === 'volume' && slave.host === undefined) {
+    throw usageError(`SLAVE ${describeEndpoint(slave)}: a slave volume lives on the slave host: use host::NAME`);
   }
   if (slave.kind !== 'local') return slave;
   // Resolve what exists of the slave path, so that symlinks cannot hide an overlap.

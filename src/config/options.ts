@@ -19,6 +19,7 @@ export interface Options {
   readonly once: boolean;
   readonly sshCommand: string;
   readonly remoteGsyncd: string;
+  readonly slaveTimeout: number;
   readonly rsyncCommand: string;
   readonly rsyncPath: string | undefined;
   readonly rsyncOptions: string;
@@ -115,6 +116,7 @@ export function toOptions(s: Settings): Options {
     once: bool(s, 'once'),
     sshCommand: must(str(s, 'ssh-command'), 'ssh-command'),
     remoteGsyncd: must(str(s, 'remote-gsyncd'), 'remote-gsyncd'),
+    slaveTimeout: must(num(s, 'slave-timeout'), 'slave-timeout'),
     rsyncCommand: must(str(s, 'rsync-command'), 'rsync-command'),
     rsyncPath: str(s, 'rsync-path'),
     rsyncOptions: str(s, 'rsync-options') ?? '',

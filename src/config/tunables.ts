@@ -49,6 +49,8 @@ export const TUNABLES: readonly Tunable[] = [
     help: 'sync until the slave matches the master as it was at start, then exit (0 ok, 1 failed)' },
 
   // Remote side.
+  { name: 'slave-timeout', type: 'integer', default: 120, min: 1, max: 86400, arg: 'SECONDS',
+    help: 'the slave exits when the master has been silent this long; the master pings well within it' },
   { name: 'ssh-command', type: 'string', default: 'ssh', short: 'e', aliases: ['rsh'], arg: 'COMMAND',
     help: "remote shell, as rsync's -e ('ssh -p 2222 -i key'); gsyncd adds its connection-sharing options" },
   { name: 'remote-gsyncd', type: 'string', default: 'gsyncd', arg: "'PATH [OPTIONS]'",

@@ -24,6 +24,7 @@ import type { SshMaster } from '../transport/ssh-master.js';
 import type { ChangeEvent, ChangeSource } from '../watch/change-source.js';
 import { backoffMs } from './backoff.js';
 import type { StatusWriter } from './status-writer.js';
+import type { SlaveLink } from './slave-link.js';
 
 /** Attempts at a failing path before it is counted as a failure and left until it changes again. */
 const MAX_ATTEMPTS = 6;
@@ -40,6 +41,8 @@ export interface SessionParts {
   readonly runRsync: RunRsync;
   /** undefined for a local slave. */
   readonly ssh: SshMaster | undefined;
+  /** The channel to `gsyncd slave`; undefined for a local slave or --remote-gsyncd none. */
+  readonly link: SlaveLink | undefined;
   /** undefined with --once: nothing to watch. */
   readonly source: ChangeSource | undefined;
 }
@@ -71,8 +74,11 @@ export class Session {
   private masterDev: number | undefined;
   private reconnecting: Promise<boolean> | undefined;
   private faultyReason: string | undefined;
+  /** The plan; a host::NAME slave learns its root in the handshake. */
+  private plan: RsyncPlan;
 
   constructor(private readonly p: SessionParts) {
+    this.plan = p.plan;
     this.changes = new ChangeSet(p.options.maxQueue);
     this.scheduler = new Scheduler(
       this.changes,
@@ -111,6 +117,10 @@ export class Session {
       await this.p.status.state('Initializing', 'N/A');
       this.masterDev = (await stat(this.p.master.path)).dev;
       if (this.p.ssh) await this.connectFirst();
+      if (this.p.link) {
+        const hello = await this.p.link.connectFirst();
+        if (this.p.slave.kind === 'volume') this.plan = { ...this.plan, dest: `${this.p.ssh?.destination ?? ''}:${hello.root}/` };
+      }
 
       // Invariant 2: the watch is in place before the crawl starts; its events wait in the queue.
       if (this.p.source) {
@@ -165,7 +175,10 @@ export class Session {
   private async guardEmptyMaster(): Promise<void> {
     if (this.p.options.allowEmptyMaster || !(await isEmptyDir(this.p.master.path))) return;
     const localSlave = this.p.slave.kind === 'local' ? this.p.slave.path : undefined;
-    if (!(await slaveHasFiles(this.p.plan, localSlave, this.p.options.rsyncCommand, this.p.runRsync))) return;
+    // The handshake has just looked (a restricted slave would refuse rsync --list-only).
+    const hello = this.p.link?.reply;
+    const slaveHas = hello ? !hello.empty : await slaveHasFiles(this.plan, localSlave, this.p.options.rsyncCommand, this.p.runRsync);
+    if (!slaveHas) return;
     throw new GsyncdError(
       `master ${this.p.master.path} is empty but the slave ${this.p.status.current.slave} is not; ` +
         'refusing to empty the slave (an unmounted disk?). Pass --allow-empty-master if this is intended',
@@ -179,7 +192,7 @@ export class Session {
     for (let attempt = 0; ; attempt++) {
       await this.p.status.state('Initializing', 'Full Crawl');
       logger.info('Full Crawl started', { session: this.p.name, master: this.p.master.path, slave: this.p.status.current.slave });
-      const r = await this.p.runRsync(options.rsyncCommand, fullSyncArgv(this.p.plan), {
+      const r = await this.p.runRsync(options.rsyncCommand, fullSyncArgv(this.plan), {
         signal: this.killing.signal,
         killAfterMs: 5000,
       });
@@ -290,7 +303,7 @@ export class Session {
       return;
     }
     const deps: BatchDeps = {
-      plan: this.p.plan,
+      plan: this.plan,
       rsyncCommand: this.p.options.rsyncCommand,
       runRsync: this.p.runRsync,
       masterRoot: this.p.master.path,
@@ -435,6 +448,7 @@ export class Session {
       await this.scheduler.whenIdle();
     }
     this.killing.abort();
+    await this.p.link?.close().catch(() => undefined);
     await this.p.ssh?.close().catch(() => undefined);
     this.p.status.update((s) => ({ ...s, pending: this.changes.size }));
     await this.p.status.state(code === ExitCode.ok ? 'Stopped' : 'Faulty', 'N/A');

@@ -41,9 +41,18 @@ export class SshMaster {
     return path.join(this.dir, 'ctl');
   }
 
-  /** The -e command for rsync: the user's ssh plus the shared connection. */
+  /** The user's ssh plus the shared connection, as words. */
+  sshWords(): string[] {
+    return [...baseSshWords(this.target), '-o', `ControlPath=${this.controlPath}`, '-o', 'ControlMaster=no'];
+  }
+
+  /** The -e command for rsync: the same, as one string. */
   rshForRsync(): string {
-    return joinWords([...baseSshWords(this.target), '-o', `ControlPath=${this.controlPath}`, '-o', 'ControlMaster=no']);
+    return joinWords(this.sshWords());
+  }
+
+  get destination(): string {
+    return sshDestination(this.target.endpoint);
   }
 
   /** A method: it changes while we await. */

@@ -12,6 +12,7 @@ const BUILT_IN: Options = {
   once: false,
   sshCommand: 'ssh',
   remoteGsyncd: 'gsyncd',
+  slaveTimeout: 120,
   rsyncCommand: 'rsync',
   rsyncPath: undefined,
   rsyncOptions: '',

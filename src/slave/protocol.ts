@@ -1,0 +1,106 @@
+/**
+ * The slave channel: JSON lines over the stdin/stdout of `gsyncd slave`, started through
+ * the shared SSH connection. Versioned: a master and a slave with different protocol
+ * numbers refuse each other in the handshake. Pure: types and line codec.
+ *
+ *   master                                   slave
+ *   hello {protocol, version, root|volume} ─▶
+ *                                         ◀─ hello {protocol, version, rsync_version, root,
+ *                                               writable, free_bytes, empty} | error {reason}
+ *   ping {id}                             ─▶
+ *                                         ◀─ pong {id}
+ *   stat {id, keys, checksum}             ─▶
+ *                                         ◀─ stat {id, reports}
+ *   list {id, checksum}                   ─▶
+ *                                         ◀─ entry {id, entry} … end {id}
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+export interface HelloRequest {
+  readonly type: 'hello';
+  readonly protocol: number;
+  readonly version: string;
+  /** The slave root asked for: a path, or a volume of the slave's own config. */
+  readonly root?: string;
+  readonly volume?: string;
+  /** Seconds of silence after which the slave gives up on the master. */
+  readonly timeout?: number;
+}
+
+export interface HelloReply {
+  readonly type: 'hello';
+  readonly protocol: number;
+  readonly version: string;
+  readonly rsync_version: string;
+  /** The root resolved on the slave (symlinks, volume). */
+  readonly root: string;
+  readonly exists: boolean;
+  readonly writable: boolean;
+  readonly free_bytes: number | null;
+  /** Whether the root holds no entry at all (for the empty-master guard). */
+  readonly empty: boolean;
+}
+
+export interface ErrorReply {
+  readonly type: 'error';
+  readonly reason: string;
+  readonly id?: number;
+}
+
+export type Request =
+  | HelloRequest
+  | { readonly type: 'ping'; readonly id: number }
+  | { readonly type: 'stat'; readonly id: number; readonly keys: readonly string[]; readonly checksum: boolean }
+  | { readonly type: 'list'; readonly id: number; readonly checksum: boolean };
+
+export type Reply =
+  | HelloReply
+  | ErrorReply
+  | { readonly type: 'pong'; readonly id: number }
+  | { readonly type: 'stat'; readonly id: number; readonly reports: readonly unknown[] }
+  | { readonly type: 'entry'; readonly id: number; readonly entry: unknown }
+  | { readonly type: 'end'; readonly id: number };
+
+export const encodeLine = (message: Request | Reply): string => `${JSON.stringify(message)}\n`;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Parses one line; undefined for anything that is not a message of this protocol. */
+export function decodeRequest(line: string): Request | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(v)) return undefined;
+  switch (v['type']) {
+    case 'hello':
+      if (typeof v['protocol'] !== 'number' || typeof v['version'] !== 'string') return undefined;
+      if (v['root'] !== undefined && typeof v['root'] !== 'string') return undefined;
+      if (v['volume'] !== undefined && typeof v['volume'] !== 'string') return undefined;
+      if (v['timeout'] !== undefined && typeof v['timeout'] !== 'number') return undefined;
+      return v as unknown as HelloRequest;
+    case 'ping':
+      return typeof v['id'] === 'number' ? { type: 'ping', id: v['id'] } : undefined;
+    case 'stat':
+      if (typeof v['id'] !== 'number' || !Array.isArray(v['keys']) || !v['keys'].every((k) => typeof k === 'string')) return undefined;
+      return { type: 'stat', id: v['id'], keys: v['keys'], checksum: v['checksum'] === true };
+    case 'list':
+      return typeof v['id'] === 'number' ? { type: 'list', id: v['id'], checksum: v['checksum'] === true } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+export function decodeReply(line: string): Reply | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(v) || typeof v['type'] !== 'string') return undefined;
+  return v as unknown as Reply;
+}

@@ -1,0 +1,65 @@
+/**
+ * What a restricted slave lets rsync do: receive, with the options gsyncd's own transfers
+ * use, into an allowed root. Modelled on rsync's rrsync, stricter where rrsync is lenient:
+ * no sender, no -s (its arguments would arrive later, unchecked), no option that names a
+ * second path (--log-file, --temp-dir, --backup-dir, --files-from …). Pure.
+ */
+
+/** Short options of a receiving server that gsyncd's transfers produce. */
+const SHORT_NOT_ALLOWED = /[^logDtprRHAXczInvq]/;
+const LONG_ALLOWED = new Set([
+  '--delete', '--delete-missing-args', '--force', '--partial', '--numeric-ids', '--mkpath', '--stats', '--ignore-times',
+]);
+const LONG_WITH_VALUE: ReadonlyMap<string, RegExp> = new Map([
+  ['--max-delete', /^\d+$/],
+  ['--timeout', /^\d+$/],
+  ['--bwlimit', /^\d+(\.\d+)?[bBkKmMgG]?$/],
+]);
+
+/** Characters a destination may not hold: shell syntax, quotes, globbing, control characters. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+const DEST_FORBIDDEN = /[`$;|&<>'"\\*?[\]\n\r\t\x00-\x1f\x7f]/;
+
+export type RsyncCheck =
+  | { readonly ok: true; readonly options: readonly string[]; readonly dest: string }
+  | { readonly ok: false; readonly reason: string };
+
+const refuse = (reason: string): RsyncCheck => ({ ok: false, reason });
+
+/** `words` is the whole requested command, already split: `rsync --server … . DEST`. */
+export function checkRsyncServer(words: readonly string[]): RsyncCheck {
+  if (words[1] !== '--server') return refuse('only "rsync --server" may run');
+  const rest = words.slice(2);
+  const options: string[] = [];
+  let i = 0;
+  for (; i < rest.length; i++) {
+    const w = rest[i] ?? '';
+    if (w === '.' || w === '--' || !w.startsWith('-')) break;
+    if (w === '--sender') return refuse('reading from the slave (rsync --sender) is not allowed');
+    if (w === '-s' || w === '--secluded-args' || w === '--protect-args') {
+      return refuse(`rsync ${w} is not allowed: its arguments would arrive unchecked`);
+    }
+    if (w.startsWith('--')) {
+      const eq = w.indexOf('=');
+      const name = eq < 0 ? w : w.slice(0, eq);
+      const valueRule = LONG_WITH_VALUE.get(name);
+      if (eq < 0 && LONG_ALLOWED.has(name)) options.push(w);
+      else if (eq >= 0 && valueRule?.test(w.slice(eq + 1))) options.push(w);
+      else return refuse(`rsync option ${w} is not allowed`);
+      continue;
+    }
+    const cluster = /^-([A-Za-z]*?)(e[.A-Za-z]*)?$/.exec(w);
+    if (!cluster) return refuse(`rsync argument ${JSON.stringify(w)} is not allowed`);
+    const letters = cluster[1] ?? '';
+    if (letters.includes('s')) return refuse('rsync -s (--secluded-args) is not allowed: its arguments would arrive unchecked');
+    const bad = SHORT_NOT_ALLOWED.exec(letters);
+    if (bad) return refuse(`rsync option -${bad[0]} is not allowed`);
+    options.push(w);
+  }
+  if (rest[i] === '--') i++;
+  const paths = rest.slice(i);
+  if (paths.length !== 2 || paths[0] !== '.') return refuse('rsync must be given exactly ". DEST"');
+  const dest = paths[1] ?? '';
+  if (dest === '' || DEST_FORBIDDEN.test(dest)) return refuse(`destination ${JSON.stringify(dest)} holds characters that are not allowed`);
+  return { ok: true, options, dest };
+}
