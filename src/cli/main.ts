@@ -5,6 +5,8 @@
 import { ExitCode, GsyncdError } from '../errors.js';
 import { runMirror } from './mirror.js';
 import { runSlave } from './slave.js';
+import { runVerify } from './verify.js';
+import { remoteTree } from '../transport/remote-tree.js';
 import { normaliseArgv } from './flags.js';
 
 const COMMANDS = new Set(['slave', 'status', 'checkpoint', 'config', 'monitor', 'stop', 'pause', 'resume', 'verify']);
@@ -13,6 +15,7 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
   const args = normaliseArgv(argv);
   const first = args[0];
   if (first === 'slave') return runSlave(args.slice(1), process.env);
+  if (first === 'verify') return runVerify(args.slice(1), process.env, remoteTree);
   if (first !== undefined && COMMANDS.has(first)) {
     throw new GsyncdError(`the "${first}" command is not available in this version yet`, ExitCode.usage);
   }

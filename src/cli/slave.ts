@@ -10,18 +10,18 @@ import { ExitCode, GsyncdError, usageError } from '../errors.js';
 import { createLogger } from '../log/logger.js';
 import { checkRequest } from '../slave/restrict.js';
 import { serveSlave, type TreeInspector } from '../slave/server.js';
+import { statPath } from '../verify/stat-path.js';
+import { walkTree } from '../verify/walk.js';
 import { parseValue } from '../config/value.js';
 import { findTunable } from '../config/tunables.js';
 import { chooseConfig, loadConfig } from './config-source.js';
 import { defaultStateDir } from './state-dir.js';
 import { VERSION } from './version.js';
 
-/** Not in this build yet: stat and list answer with an error the master logs. */
+/** The slave answers about its tree with the verify module; statPath refuses keys that leave the root. */
 const treeInspector: TreeInspector = {
-  stat: () => Promise.reject(new Error('stat is not available in this slave')),
-  list: () => ({
-    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('list is not available in this slave')) }),
-  }),
+  stat: (root, keys, checksum) => Promise.all(keys.map((k) => statPath(root, k, { checksum }))),
+  list: (root, checksum) => walkTree(root, { checksum }),
 };
 
 interface SlaveArgs {

@@ -37,6 +37,8 @@ export interface Options {
   readonly batchSize: number;
   readonly maxQueue: number;
   readonly shutdownTimeout: number;
+  readonly verify: 'all' | 'sample' | 'off';
+  readonly verifyChecksum: boolean;
   readonly watcher: WatcherKind;
   readonly pollInterval: number;
   readonly logFile: string | undefined;
@@ -133,6 +135,8 @@ export function toOptions(s: Settings): Options {
     batchSize: must(num(s, 'batch-size'), 'batch-size'),
     maxQueue: must(num(s, 'max-queue'), 'max-queue'),
     shutdownTimeout: must(num(s, 'shutdown-timeout'), 'shutdown-timeout'),
+    verify: must(str(s, 'verify'), 'verify') as 'all' | 'sample' | 'off',
+    verifyChecksum: bool(s, 'verify-checksum'),
     watcher: must(str(s, 'watcher'), 'watcher') as WatcherKind,
     pollInterval: must(num(s, 'poll-interval'), 'poll-interval'),
     logFile: str(s, 'log-file'),

@@ -110,6 +110,12 @@ export const TUNABLES: readonly Tunable[] = [
   { name: 'shutdown-timeout', type: 'number', default: 10, min: 0, max: 3600, arg: 'SECONDS',
     help: 'on SIGTERM/SIGINT, how long a running rsync may finish before it is stopped' },
 
+  // Confirmation on the slave.
+  { name: 'verify', type: 'choice', default: 'sample', choices: ['all', 'sample', 'off'], arg: 'MODE',
+    help: "after each batch, ask the slave's gsyncd to confirm what arrived: all paths, a sample, or off" },
+  { name: 'verify-checksum', type: 'boolean', default: false,
+    help: 'the confirmation compares SHA-256 of file contents too (reads both copies)' },
+
   // Change detection.
   { name: 'watcher', type: 'choice', default: 'native', choices: ['native', 'chokidar', 'poll'], arg: 'NAME',
     help: 'change detection: native (inotify, default), chokidar, poll (for network filesystems)' },

@@ -8,23 +8,29 @@
  *        └──────────────▶ Faulty (reason; retried with backoff, queue kept)
  */
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { Options } from '../config/options.js';
 import type { Endpoint, LocalEndpoint } from '../endpoint/parse.js';
 import { ExitCode, GsyncdError } from '../errors.js';
 import type { Matcher } from '../filter/matcher.js';
 import type { Logger } from '../log/logger.js';
 import { ChangeSet, type Entry } from '../sync/change-set.js';
-import { runBatch, type BatchDeps, type BatchResult } from '../sync/batch.js';
+import { runBatch, statePathOf, type BatchDeps, type BatchResult } from '../sync/batch.js';
 import { slaveHasFiles, isEmptyDir } from '../sync/empty-master.js';
 import { fullSyncArgv, type RsyncPlan } from '../sync/rsync-argv.js';
 import type { RsyncResult, RunRsync } from '../sync/rsync-runner.js';
 import { parentOf } from '../sync/paths.js';
+import { MAX_SENT, sentPaths, withoutSentMarks } from '../sync/sent-paths.js';
 import { Scheduler, realClock } from '../sync/scheduler.js';
 import type { SshMaster } from '../transport/ssh-master.js';
 import type { ChangeEvent, ChangeSource } from '../watch/change-source.js';
 import { backoffMs } from './backoff.js';
 import type { StatusWriter } from './status-writer.js';
 import type { SlaveLink } from './slave-link.js';
+import { SAMPLE_SIZE, confirmPaths, pickSample } from './confirm.js';
+
+/** How long after a recursive run its sent paths are checked: past the watcher's own batching (≤ 0.5 s). */
+const RECHECK_DELAY_MS = 1000;
 
 /** Attempts at a failing path before it is counted as a failure and left until it changes again. */
 const MAX_ATTEMPTS = 6;
@@ -74,11 +80,23 @@ export class Session {
   private masterDev: number | undefined;
   private reconnecting: Promise<boolean> | undefined;
   private faultyReason: string | undefined;
+  /** Confirmations in flight: at most two, so they never pile up behind a slow slave. */
+  private confirming = 0;
+  /** Paths sent again after a failed confirmation, until they change on the master. */
+  private readonly resent = new Set<string>();
+  /**
+   * Confirming compares modes and times: only meaningful when rsync preserves them, and
+   * never with -n (nothing is written).
+   */
+  private readonly confirmable: boolean;
   /** The plan; a host::NAME slave learns its root in the handshake. */
   private plan: RsyncPlan;
 
   constructor(private readonly p: SessionParts) {
     this.plan = p.plan;
+    const f = p.options.rsyncFlags;
+    const archive = f.has('archive') || !['recursive', 'links', 'perms', 'times', 'group', 'owner', 'devices-specials'].some((x) => f.has(x));
+    this.confirmable = !f.has('dry-run') && (archive || (f.has('perms') && f.has('times') && f.has('links')));
     this.changes = new ChangeSet(p.options.maxQueue);
     this.scheduler = new Scheduler(
       this.changes,
@@ -192,10 +210,12 @@ export class Session {
     for (let attempt = 0; ; attempt++) {
       await this.p.status.state('Initializing', 'Full Crawl');
       logger.info('Full Crawl started', { session: this.p.name, master: this.p.master.path, slave: this.p.status.current.slave });
-      const r = await this.p.runRsync(options.rsyncCommand, fullSyncArgv(this.plan), {
+      const r = await this.p.runRsync(options.rsyncCommand, fullSyncArgv(this.plan, !options.once), {
         signal: this.killing.signal,
         killAfterMs: 5000,
       });
+      // Files created and deleted while the crawl walked the tree: see recheckSent.
+      if (!options.once) this.recheckSent(r);
       this.logRsyncOutput(r);
       if (r.spawnError !== undefined) {
         throw new GsyncdError(`cannot run rsync (${options.rsyncCommand}): ${r.spawnError}`, ExitCode.failure);
@@ -225,6 +245,9 @@ export class Session {
           }
           await this.faulty(`connection lost during Full Crawl: ${firstLines(r.stderr) || r.exit.meaning}`);
           if (!(await this.reconnect())) return false;
+          // The link may be fine and the slave refusing: never retry in a tight loop.
+          await sleep(backoffMs(attempt), this.stopping.signal);
+          if (this.stopRequested()) return false;
           break;
         case 'partial':
         case 'fatal':
@@ -245,6 +268,7 @@ export class Session {
   }
 
   private queueEvent(e: ChangeEvent): void {
+    if (this.resent.size > 0) this.resent.delete(e.path);
     // A name that is not valid UTF-8 came back lossy (U+FFFD): send its directory instead.
     if (e.path.includes('\uFFFD')) {
       this.queue(parentOf(e.path), true);
@@ -309,7 +333,10 @@ export class Session {
       masterRoot: this.p.master.path,
       killAfterMs: 5000,
     };
+    logger.debug('batch starting', { paths: entries.length, first: entries[0]?.path, recursive: entries.filter((e) => e.recursive).length });
     const result = await runBatch(entries, deps, this.killing.signal);
+    for (const run of result.runs) if (run.recursive) this.recheckSent(run.result);
+    for (const run of result.runs) logger.debug('rsync run', { recursive: run.recursive, paths: run.paths.slice(0, 20).join('|'), exit: run.result.exit.code });
     for (const run of result.runs) this.logRsyncOutput(run.result);
     const exitCodes = result.runs.map((r) => r.result.exit.code);
     const fields = {
@@ -328,6 +355,7 @@ export class Session {
       case 'vanished':
         this.succeeded(result);
         logger.info('batch done:', fields);
+        this.confirm(result);
         return;
       case 'max-delete':
         logger.warn('batch stopped deleting at --max-delete', { ...fields, error: this.errorsOf(result) });
@@ -336,7 +364,8 @@ export class Session {
         return;
       case 'connection':
         logger.warn('batch failed: connection lost', { ...fields, error: this.errorsOf(result) });
-        this.changes.requeue(entries, 0, Date.now());
+        // Backoff even when the link comes back at once: the slave may be refusing the transfer.
+        this.changes.requeue(entries, Date.now() + backoffMs(Math.max(0, ...entries.map((e) => e.attempts))), Date.now());
         await this.faulty(`connection to the slave lost: ${this.errorsOf(result)}`);
         void this.reconnect().then(() => {
           this.scheduler.kick();
@@ -376,6 +405,45 @@ export class Session {
     }
   }
 
+  /** Asks the slave to confirm what this batch sent, beside the next batch (not awaited). */
+  private confirm(result: BatchResult): void {
+    const channel = this.p.link?.current();
+    const mode = this.p.options.verify;
+    if (!channel || mode === 'off' || !this.confirmable || this.confirming >= 2) return;
+    const sent = result.runs.filter((r) => !r.recursive).flatMap((r) => r.paths);
+    const paths = mode === 'all' ? sent : pickSample(sent, SAMPLE_SIZE);
+    if (paths.length === 0) return;
+    this.confirming++;
+    confirmPaths(paths, {
+      masterRoot: this.p.master.path,
+      channel,
+      checksum: this.p.options.verifyChecksum,
+      logger: this.p.logger,
+      pending: (p) => this.changes.has(p),
+    })
+      .then((mismatches) => {
+        this.p.logger.debug('confirmed by the slave', { paths: paths.length, mismatches: mismatches.length });
+        for (const m of mismatches) {
+          this.countFailures(1);
+          if (this.resent.has(m.path)) {
+            // Something keeps changing it on the way (an --rsync-options --chmod, a slave-side process).
+            this.p.logger.error('slave copy still differs after sending it again; not resending until it changes', { path: m.path, reason: m.reason });
+            continue;
+          }
+          this.p.logger.warn('slave copy differs from the master; sending it again', { path: m.path, reason: m.reason });
+          this.resent.add(m.path);
+          this.queue(m.path, false);
+        }
+        if (mismatches.length > 0) this.scheduler.kick();
+      })
+      .catch((e: unknown) => {
+        this.p.logger.debug('confirmation skipped', { reason: e instanceof Error ? e.message : String(e) });
+      })
+      .finally(() => {
+        this.confirming--;
+      });
+  }
+
   private countFailures(n: number): void {
     this.p.status.update((s) => ({ ...s, failures: s.failures + n }));
   }
@@ -384,10 +452,41 @@ export class Session {
     return firstLines(result.runs.map((r) => r.result.stderr).join('\n'), 10) || result.outcome;
   }
 
+  /**
+   * A moment after a recursive run, what it sent must still exist on the master, or its
+   * delete is queued: the watcher may have coalesced a create and delete into nothing while
+   * rsync copied the file. The moment outlasts the watcher's own batching of events.
+   */
+  private recheckSent(r: RsyncResult): void {
+    const sent = sentPaths(r.output);
+    if (sent === undefined) {
+      this.p.logger.debug('too many paths sent to recheck them', { max: MAX_SENT });
+      return;
+    }
+    if (sent.paths.length === 0 || this.p.options.ignoreDeletes) return;
+    const timer = setTimeout(() => {
+      void (async () => {
+        let queued = 0;
+        for (const p of sent.paths) {
+          if (this.changes.has(p)) continue;
+          if ((await statePathOf(path.join(this.p.master.path, p))) === 'missing') {
+            this.queue(p, false);
+            queued++;
+          }
+        }
+        if (queued > 0) {
+          this.p.logger.info('sent paths gone from the master since; deleting them on the slave', { paths: queued });
+          this.scheduler.kick();
+        }
+      })();
+    }, RECHECK_DELAY_MS);
+    timer.unref();
+  }
+
   private logRsyncOutput(r: RsyncResult): void {
     if (r.output !== '') {
       const level = this.p.options.rsyncFlags.has('verbose') ? 'info' : 'debug';
-      for (const line of r.output.split('\n')) this.p.logger[level](`rsync: ${line}`);
+      for (const line of withoutSentMarks(r.output).split('\n')) if (line !== '') this.p.logger[level](`rsync: ${line}`);
     }
   }
 

@@ -24,6 +24,8 @@ export interface SlaveLinkOptions {
   readonly version: string;
   readonly label: string;
   readonly logger: Logger;
+  /** Only reads the slave (gsyncd verify): a read-only root is no problem. */
+  readonly readOnly?: boolean;
 }
 
 /** The remote command: `PATH slave [OPTIONS]`, quoted for the remote shell. */
@@ -46,7 +48,8 @@ export function describeFailure(f: ChannelFailure): string {
 }
 
 /** What in a successful handshake still forbids the session. Pure. */
-export function helloProblem(h: HelloReply): string | undefined {
+export function helloProblem(h: HelloReply, readOnly = false): string | undefined {
+  if (readOnly) return h.exists ? undefined : `the slave root ${h.root} does not exist`;
   if (h.rsync_version === '') return `rsync is not installed on the slave (root ${h.root})`;
   if (!versionAtLeast(h.rsync_version, MIN_SLAVE_RSYNC)) {
     return `rsync ${h.rsync_version} on the slave is too old; gsyncd needs ${MIN_SLAVE_RSYNC} or newer (--mkpath, --delete-missing-args)`;
@@ -90,7 +93,7 @@ export class SlaveLink {
       ...(this.o.volume !== undefined ? { volume: this.o.volume } : { root: this.o.root ?? '' }),
       timeout: this.o.slaveTimeout,
     });
-    const problem = helloProblem(hello);
+    const problem = helloProblem(hello, this.o.readOnly);
     if (problem !== undefined) {
       await channel.close();
       throw new ChannelError({ kind: 'refused', detail: problem });

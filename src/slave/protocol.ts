@@ -11,8 +11,10 @@
  *                                         ◀─ pong {id}
  *   stat {id, keys, checksum}             ─▶
  *                                         ◀─ stat {id, reports}
- *   list {id, checksum}                   ─▶
- *                                         ◀─ entry {id, entry} … end {id}
+ *   list {id, checksum, count}            ─▶  (starts a walk of the whole root)
+ *                                         ◀─ entries {id, entries, done}
+ *   more {id, count}                      ─▶  (the next page of that walk: bounded memory
+ *                                         ◀─ entries {id, entries, done}   on both sides)
  */
 
 export const PROTOCOL_VERSION = 1;
@@ -52,15 +54,15 @@ export type Request =
   | HelloRequest
   | { readonly type: 'ping'; readonly id: number }
   | { readonly type: 'stat'; readonly id: number; readonly keys: readonly string[]; readonly checksum: boolean }
-  | { readonly type: 'list'; readonly id: number; readonly checksum: boolean };
+  | { readonly type: 'list'; readonly id: number; readonly checksum: boolean; readonly count: number }
+  | { readonly type: 'more'; readonly id: number; readonly count: number };
 
 export type Reply =
   | HelloReply
   | ErrorReply
   | { readonly type: 'pong'; readonly id: number }
   | { readonly type: 'stat'; readonly id: number; readonly reports: readonly unknown[] }
-  | { readonly type: 'entry'; readonly id: number; readonly entry: unknown }
-  | { readonly type: 'end'; readonly id: number };
+  | { readonly type: 'entries'; readonly id: number; readonly entries: readonly unknown[]; readonly done: boolean };
 
 export const encodeLine = (message: Request | Reply): string => `${JSON.stringify(message)}\n`;
 
@@ -88,7 +90,11 @@ export function decodeRequest(line: string): Request | undefined {
       if (typeof v['id'] !== 'number' || !Array.isArray(v['keys']) || !v['keys'].every((k) => typeof k === 'string')) return undefined;
       return { type: 'stat', id: v['id'], keys: v['keys'], checksum: v['checksum'] === true };
     case 'list':
-      return typeof v['id'] === 'number' ? { type: 'list', id: v['id'], checksum: v['checksum'] === true } : undefined;
+    case 'more': {
+      const count = typeof v['count'] === 'number' && v['count'] > 0 ? Math.min(v['count'], 10_000) : 1000;
+      if (typeof v['id'] !== 'number') return undefined;
+      return v['type'] === 'list' ? { type: 'list', id: v['id'], checksum: v['checksum'] === true, count } : { type: 'more', id: v['id'], count };
+    }
     default:
       return undefined;
   }

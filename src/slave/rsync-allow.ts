@@ -14,6 +14,8 @@ const LONG_WITH_VALUE: ReadonlyMap<string, RegExp> = new Map([
   ['--max-delete', /^\d+$/],
   ['--timeout', /^\d+$/],
   ['--bwlimit', /^\d+(\.\d+)?[bBkKmMgG]?$/],
+  // rsync passes it on when the client asks for --out-format with %i (gsyncd's sent-paths).
+  ['--log-format', /^%i$/],
 ]);
 
 /** Characters a destination may not hold: shell syntax, quotes, globbing, control characters. */

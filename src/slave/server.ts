@@ -60,6 +60,8 @@ export async function serveSlave(o: SlaveServerOptions): Promise<ServeResult> {
   };
   const lines = createInterface({ input: o.input, crlfDelay: Infinity });
   let root: string | undefined;
+  /** Listings in progress, one page at a time. */
+  const walks = new Map<number, AsyncIterator<unknown>>();
   let timeoutSeconds = o.timeoutSeconds;
   let timer: NodeJS.Timeout | undefined;
   const silence = { timedOut: false };
@@ -125,10 +127,28 @@ export async function serveSlave(o: SlaveServerOptions): Promise<ServeResult> {
           }
           break;
         case 'list':
+        case 'more':
           try {
-            for await (const entry of o.inspector.list(root ?? "/", req.checksum)) send({ type: 'entry', id: req.id, entry });
-            send({ type: 'end', id: req.id });
+            if (req.type === 'list') walks.set(req.id, o.inspector.list(root ?? '/', req.checksum)[Symbol.asyncIterator]());
+            const walk = walks.get(req.id);
+            if (!walk) {
+              send({ type: 'error', id: req.id, reason: 'no such listing' });
+              break;
+            }
+            const entries: unknown[] = [];
+            let done = false;
+            while (entries.length < req.count) {
+              const next = await walk.next();
+              if (next.done === true) {
+                done = true;
+                break;
+              }
+              entries.push(next.value);
+            }
+            if (done) walks.delete(req.id);
+            send({ type: 'entries', id: req.id, entries, done });
           } catch (e) {
+            walks.delete(req.id);
             send({ type: 'error', id: req.id, reason: e instanceof Error ? e.message : String(e) });
           }
           break;

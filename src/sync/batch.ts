@@ -146,7 +146,8 @@ export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signa
   ];
   for (const { recursive: isRecursive, ignoreTimes, paths } of planned) {
     if (paths.length === 0) continue;
-    const result = await deps.runRsync(deps.rsyncCommand, batchArgv(deps.plan, isRecursive, ignoreTimes), {
+    // Recursive runs name what they send, to be checked again a moment later (sent-paths.ts).
+    const result = await deps.runRsync(deps.rsyncCommand, batchArgv(deps.plan, isRecursive, ignoreTimes, isRecursive), {
       input: filesFromInput(paths),
       killAfterMs: deps.killAfterMs,
       ...(signal ? { signal } : {}),

@@ -69,10 +69,26 @@ function deleteFlags(plan: RsyncPlan, withDelete: boolean): string[] {
   return out;
 }
 
-/** Full Crawl: the whole tree, deleting what the slave has beyond the master. */
-export function fullSyncArgv(plan: RsyncPlan): string[] {
+/** Marks the lines of --out-format that name what a run sent (see sent-paths.ts). */
+export const SENT_MARK = 'gsyncd-sent:';
+const sentFormat = `--out-format=${SENT_MARK}%i %n`;
+
+/**
+ * Full Crawl: the whole tree, deleting what the slave has beyond the master. `listSent`
+ * makes rsync name each path it sends.
+ */
+export function fullSyncArgv(plan: RsyncPlan, listSent = false): string[] {
   // --mkpath: a slave root that does not exist yet is created, parents included.
-  return [...transferFlags(plan, true), ...deleteFlags(plan, true), '--mkpath', ...commonTail(plan), '--', plan.source, plan.dest];
+  return [
+    ...transferFlags(plan, true),
+    ...deleteFlags(plan, true),
+    '--mkpath',
+    ...(listSent ? [sentFormat] : []),
+    ...commonTail(plan),
+    '--',
+    plan.source,
+    plan.dest,
+  ];
 }
 
 /** Lists the slave root's top level, to tell an empty slave from a populated one. */
@@ -88,11 +104,12 @@ export function listSlaveArgv(plan: RsyncPlan): string[] {
  * extraneous files inside them; every run deletes listed paths that are gone.
  * `ignoreTimes` sends listed files even when size and mtime match (see planRuns).
  */
-export function batchArgv(plan: RsyncPlan, recursive: boolean, ignoreTimes = false): string[] {
+export function batchArgv(plan: RsyncPlan, recursive: boolean, ignoreTimes = false, listSent = false): string[] {
   const deletes = plan.ignoreDeletes ? [] : ['--delete-missing-args'];
   return [
     ...transferFlags(plan, recursive),
     ...(ignoreTimes ? ['--ignore-times'] : []),
+    ...(listSent ? [sentFormat] : []),
     ...deleteFlags(plan, recursive),
     ...deletes,
     '--files-from=-',

@@ -29,7 +29,10 @@ export interface ChannelOptions {
   readonly pingSeconds: number;
 }
 
-type Pending = { resolve(r: Reply): void; reject(e: Error): void; stream?: (r: Reply) => void };
+interface Pending {
+  resolve(r: Reply): void;
+  reject(e: Error): void;
+}
 
 export class SlaveChannel {
   private child: ResultPromise | undefined;
@@ -99,14 +102,32 @@ export class SlaveChannel {
   }
 
   /** One request, one reply; rejects when the channel is lost. */
-  request(req: Omit<Extract<Request, { id: number }>, 'id'>, stream?: (r: Reply) => void): Promise<Reply> {
+  /** A fresh request id (a listing keeps its id across pages). */
+  newId(): number {
+    return this.nextId++;
+  }
+
+  /** One request, one reply; rejects when the channel is lost. */
+  request(req: Request & { id: number }): Promise<Reply> {
     if (!this.isOpen()) return Promise.reject(new ChannelError({ kind: 'ssh', detail: 'channel closed' }));
-    const id = this.nextId++;
     const p = new Promise<Reply>((resolve, reject) => {
-      this.pending.set(id, stream ? { resolve, reject, stream } : { resolve, reject });
+      this.pending.set(req.id, { resolve, reject });
     });
-    this.child?.stdin?.write(encodeLine({ ...req, id } as Request));
+    this.child?.stdin?.write(encodeLine(req));
     return p;
+  }
+
+  /** The slave's whole tree, a page at a time: memory stays bounded on both sides. */
+  async *list(checksum: boolean, page = 1000): AsyncGenerator {
+    const id = this.newId();
+    let reply = await this.request({ type: 'list', id, checksum, count: page });
+    for (;;) {
+      if (reply.type === 'error') throw new ChannelError({ kind: 'protocol', detail: reply.reason });
+      if (reply.type !== 'entries') throw new ChannelError({ kind: 'protocol', detail: `unexpected ${reply.type} in a listing` });
+      yield* reply.entries;
+      if (reply.done) return;
+      reply = await this.request({ type: 'more', id, count: page });
+    }
   }
 
   async close(): Promise<void> {
@@ -132,7 +153,7 @@ export class SlaveChannel {
         this.child?.kill('SIGTERM');
         return;
       }
-      this.request({ type: 'ping' }).catch(() => undefined);
+      this.request({ type: 'ping', id: this.newId() }).catch(() => undefined);
     }, this.o.pingSeconds * 1000);
     this.pinger.unref();
   }
@@ -144,10 +165,6 @@ export class SlaveChannel {
     const id = 'id' in reply && typeof reply.id === 'number' ? reply.id : 0;
     const p = this.pending.get(id);
     if (!p) return;
-    if (p.stream && reply.type === 'entry') {
-      p.stream(reply);
-      return;
-    }
     this.pending.delete(id);
     p.resolve(reply);
   }

@@ -113,13 +113,13 @@ describe('usage errors exit 2 and name the culprit', () => {
     assertSlaveEmpty(layout);
   });
 
-  it('a volume slave host::NAME (not supported yet)', async (t) => {
+  it('a volume slave host::NAME with --remote-gsyncd none (only the gsyncd of the slave can resolve it)', async (t) => {
     const layout = await setup(t, 'volume-slave');
-    const run = await runGsyncd([layout.master, 'localhost::backupvol']);
-    assertUsageError(run, /::|backupvol/);
+    const run = await runGsyncd(['--remote-gsyncd', 'none', layout.master, 'localhost::backupvol']);
+    assertUsageError(run, /localhost::backupvol.*--remote-gsyncd none/);
   });
 
-  it('a volume master :NAME (not supported yet)', async (t) => {
+  it('an unknown volume as master :NAME', async (t) => {
     const layout = await setup(t, 'volume-master');
     const run = await runGsyncd([':mastervol', layout.slave]);
     assertUsageError(run, /mastervol|:NAME|volume/i);

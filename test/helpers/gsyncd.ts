@@ -25,7 +25,8 @@ export const gsyncdBin = path.join(repoRoot, 'bin', 'gsyncd');
 
 /** How a loopback "remote" host runs gsyncd: the built shim, found by absolute path. */
 export function remoteGsyncdArgs(): string[] {
-  return ['--remote-gsyncd', gsyncdBin];
+  // The slave's log would otherwise go to the machine's state directory.
+  return ['--remote-gsyncd', `${gsyncdBin} --log-file /dev/null`];
 }
 
 export interface Exit {

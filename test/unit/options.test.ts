@@ -13,6 +13,8 @@ const BUILT_IN: Options = {
   sshCommand: 'ssh',
   remoteGsyncd: 'gsyncd',
   slaveTimeout: 120,
+  verify: 'sample',
+  verifyChecksum: false,
   rsyncCommand: 'rsync',
   rsyncPath: undefined,
   rsyncOptions: '',

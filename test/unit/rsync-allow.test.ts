@@ -10,6 +10,7 @@ describe('checkRsyncServer', () => {
     ['rsync --server -lHogDtpAXrcze.iLsfxCIvu --timeout=30 --bwlimit=10240 --max-delete=5 --delete --force --stats --partial --numeric-ids --mkpath . /srv/m/', '/srv/m/'],
     ['rsync --server -logDtpIRe.LsfxCIvu --force --delete-missing-args . /srv/m/', '/srv/m/'],
     ['rsync --server -logDtprRe.iLsfxCIvu --delete --force --delete-missing-args . /srv/m/', '/srv/m/'],
+    ['rsync --server -logDtpre.iLsfxCIvu --log-format=%i --delete --force --stats --mkpath . /srv/m/', '/srv/m/'],
     ['rsync --server -logDtpre.iLsfxCIvu . /srv/m\\ with\\ space/', '/srv/m with space/'],
     ['/usr/bin/rsync --server -vlogDtpre.iLsfxCIvu -- . relative/dir', 'relative/dir'],
   ];
@@ -30,6 +31,7 @@ describe('checkRsyncServer', () => {
     ['rsync --server -logDtpre.iLsfxCIvu --remove-source-files . /srv/m/', /--remove-source-files is not allowed/],
     ['rsync --server -logDtpre.iLsfxCIvu --log-file=/tmp/x . /srv/m/', /--log-file=\/tmp\/x is not allowed/],
     ['rsync --server -logDtpre.iLsfxCIvu --temp-dir=/etc . /srv/m/', /--temp-dir/],
+    ['rsync --server -logDtpre.iLsfxCIvu --log-format=%f%L . /srv/m/', /--log-format=%f%L is not allowed/],
     ['rsync --server -logDtpre.iLsfxCIvu --backup-dir=/etc . /srv/m/', /--backup-dir/],
     ['rsync --server -logDtpre.iLsfxCIvu --files-from=/etc/x . /srv/m/', /--files-from/],
     ['rsync --server -logDtpre.iLsfxCIvu --max-delete=x . /srv/m/', /--max-delete=x/],
