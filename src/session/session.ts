@@ -20,7 +20,7 @@ import { slaveHasFiles, isEmptyDir } from '../sync/empty-master.js';
 import { fullSyncArgv, type RsyncPlan } from '../sync/rsync-argv.js';
 import type { RsyncResult, RunRsync } from '../sync/rsync-runner.js';
 import { parentOf } from '../sync/paths.js';
-import { MAX_SENT, sentPaths, withoutSentMarks } from '../sync/sent-paths.js';
+import { MAX_SENT } from '../sync/sent-paths.js';
 import { Scheduler, realClock } from '../sync/scheduler.js';
 import type { SshMaster } from '../transport/ssh-master.js';
 import type { ChangeEvent, ChangeSource } from '../watch/change-source.js';
@@ -458,7 +458,7 @@ export class Session {
    * rsync copied the file. The moment outlasts the watcher's own batching of events.
    */
   private recheckSent(r: RsyncResult): void {
-    const sent = sentPaths(r.output);
+    const sent = r.sent;
     if (sent === undefined) {
       this.p.logger.debug('too many paths sent to recheck them', { max: MAX_SENT });
       return;
@@ -486,7 +486,7 @@ export class Session {
   private logRsyncOutput(r: RsyncResult): void {
     if (r.output !== '') {
       const level = this.p.options.rsyncFlags.has('verbose') ? 'info' : 'debug';
-      for (const line of withoutSentMarks(r.output).split('\n')) if (line !== '') this.p.logger[level](`rsync: ${line}`);
+      for (const line of r.output.split('\n')) if (line !== '') this.p.logger[level](`rsync: ${line}`);
     }
   }
 

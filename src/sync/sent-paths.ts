@@ -28,37 +28,51 @@ export function decodeRsyncName(name: string): Buffer {
   return Buffer.from(bytes);
 }
 
-/**
- * Paths (relative, no trailing slash) of the items the run transferred or created, from
- * lines `gsyncd-sent:YXcstpoguax NAME`. Deletions (`*deleting`) and unchanged items are not
- * "sent". Undefined when there were more than `max`.
- */
-export function sentPaths(output: string, max = MAX_SENT): { paths: string[]; lossy: number } | undefined {
-  const paths: string[] = [];
-  let lossy = 0;
-  for (const line of output.split('\n')) {
-    if (!line.startsWith(SENT_MARK)) continue;
-    const item = line.slice(SENT_MARK.length);
-    const space = item.indexOf(' ');
-    if (space < 0) continue;
-    const flags = item.slice(0, space);
-    // '<' sent to a remote receiver, '>' received locally, 'c' created (directories, links).
-    if (flags[0] !== '<' && flags[0] !== '>' && flags[0] !== 'c') continue;
-    const name = decodeRsyncName(item.slice(space + 1).replace(/\/$/, '')).toString('utf8');
-    if (name === '' || name === '.') continue;
-    if (name.includes('\uFFFD')) {
-      lossy++;
-      continue;
-    }
-    if (paths.length >= max) return undefined;
-    paths.push(name);
-  }
-  return { paths, lossy };
+/** What a run sent: undefined when it sent more than the bound (then it is not rechecked). */
+export type SentList = { readonly paths: readonly string[]; readonly lossy: number } | undefined;
+
+/** The path of one `gsyncd-sent:YXcstpoguax NAME` line, if it says the item was sent. */
+export function sentPathOf(line: string): { path: string } | { lossy: true } | undefined {
+  if (!line.startsWith(SENT_MARK)) return undefined;
+  const item = line.slice(SENT_MARK.length);
+  const space = item.indexOf(' ');
+  if (space < 0) return undefined;
+  const flags = item.slice(0, space);
+  // '<' sent to a remote receiver, '>' received locally, 'c' created (directories, links).
+  // Deletions (`*deleting`) and unchanged items are not "sent".
+  if (flags[0] !== '<' && flags[0] !== '>' && flags[0] !== 'c') return undefined;
+  const name = decodeRsyncName(item.slice(space + 1).replace(/\/$/, '')).toString('utf8');
+  if (name === '' || name === '.') return undefined;
+  return name.includes('\uFFFD') ? { lossy: true } : { path: name };
 }
 
-/** rsync's output without the sent-marks, for the log. */
-export const withoutSentMarks = (output: string): string =>
-  output
-    .split('\n')
-    .filter((l) => !l.startsWith(SENT_MARK))
-    .join('\n');
+/** Collects sent paths from output lines as they stream, up to the bound. */
+export class SentCollector {
+  private readonly paths: string[] = [];
+  private lossy = 0;
+  private overflow = false;
+
+  constructor(private readonly max = MAX_SENT) {}
+
+  /** True when the line was a sent-mark line (consumed). */
+  take(line: string): boolean {
+    if (!line.startsWith(SENT_MARK)) return false;
+    const p = sentPathOf(line);
+    if (p === undefined || this.overflow) return true;
+    if ('lossy' in p) this.lossy++;
+    else if (this.paths.length >= this.max) this.overflow = true;
+    else this.paths.push(p.path);
+    return true;
+  }
+
+  result(): SentList {
+    return this.overflow ? undefined : { paths: this.paths, lossy: this.lossy };
+  }
+}
+
+/** Paths sent, from a whole output text (see SentCollector). */
+export function sentPaths(output: string, max = MAX_SENT): SentList {
+  const c = new SentCollector(max);
+  for (const line of output.split('\n')) c.take(line);
+  return c.result();
+}

@@ -1,7 +1,7 @@
 /** src/sync/sent-paths.ts: what a recursive run sent, read back from rsync's --out-format lines. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeRsyncName, sentPaths, withoutSentMarks } from '../../src/sync/sent-paths.js';
+import { SentCollector, decodeRsyncName, sentPaths } from '../../src/sync/sent-paths.js';
 import { SENT_MARK, batchArgv, fullSyncArgv, type RsyncPlan } from '../../src/sync/rsync-argv.js';
 
 const line = (flags: string, name: string): string => `${SENT_MARK}${flags} ${name}`;
@@ -35,8 +35,12 @@ describe('sentPaths', () => {
     assert.deepEqual(sentPaths(out, 3)?.paths, ['a', 'b', 'c']);
   });
 
-  it('leaves the marks out of what is logged', () => {
-    assert.equal(withoutSentMarks(`${line('<f+++++++++', 'a')}\nsent 10 bytes`), 'sent 10 bytes');
+  it('consumes the marked lines as they stream, and only them', () => {
+    const c = new SentCollector();
+    assert.equal(c.take(line('<f+++++++++', 'a')), true);
+    assert.equal(c.take(line('*deleting  ', 'b')), true);
+    assert.equal(c.take('sent 10 bytes'), false);
+    assert.deepEqual(c.result(), { paths: ['a'], lossy: 0 });
   });
 
   it('is asked for in recursive runs and live Full Crawls only', () => {
