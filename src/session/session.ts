@@ -8,29 +8,27 @@
  *        └──────────────▶ Faulty (reason; retried with backoff, queue kept)
  */
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { Options } from '../config/options.js';
 import type { Endpoint, LocalEndpoint } from '../endpoint/parse.js';
 import { ExitCode, GsyncdError } from '../errors.js';
 import type { Matcher } from '../filter/matcher.js';
 import type { Logger } from '../log/logger.js';
 import { ChangeSet, type Entry } from '../sync/change-set.js';
-import { runBatch, statePathOf, type BatchDeps, type BatchResult } from '../sync/batch.js';
+import { runBatch, type BatchDeps, type BatchResult } from '../sync/batch.js';
 import { slaveHasFiles, isEmptyDir } from '../sync/empty-master.js';
-import { fullSyncArgv, type RsyncPlan } from '../sync/rsync-argv.js';
+import type { RsyncPlan } from '../sync/rsync-argv.js';
 import type { RsyncResult, RunRsync } from '../sync/rsync-runner.js';
 import { parentOf } from '../sync/paths.js';
-import { MAX_SENT } from '../sync/sent-paths.js';
 import { Scheduler, realClock } from '../sync/scheduler.js';
 import type { SshMaster } from '../transport/ssh-master.js';
 import type { ChangeEvent, ChangeSource } from '../watch/change-source.js';
 import { backoffMs } from './backoff.js';
+import { fullCrawl } from './full-crawl.js';
+import { firstLines, sleep } from './wait.js';
 import type { StatusWriter } from './status-writer.js';
 import type { SlaveLink } from './slave-link.js';
-import { SAMPLE_SIZE, confirmPaths, pickSample } from './confirm.js';
-
-/** How long after a recursive run its sent paths are checked: past the watcher's own batching (≤ 0.5 s). */
-const RECHECK_DELAY_MS = 1000;
+import { Confirmer } from './confirmer.js';
+import { scheduleRecheck } from './sent-recheck.js';
 
 /** Attempts at a failing path before it is counted as a failure and left until it changes again. */
 const MAX_ATTEMPTS = 6;
@@ -53,23 +51,6 @@ export interface SessionParts {
   readonly source: ChangeSource | undefined;
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
-
-const firstLines = (text: string, n = 5): string => text.trim().split('\n').slice(0, n).join(' | ');
-
 export class Session {
   private readonly changes: ChangeSet;
   private readonly scheduler: Scheduler;
@@ -80,23 +61,26 @@ export class Session {
   private masterDev: number | undefined;
   private reconnecting: Promise<boolean> | undefined;
   private faultyReason: string | undefined;
-  /** Confirmations in flight: at most two, so they never pile up behind a slow slave. */
-  private confirming = 0;
-  /** Paths sent again after a failed confirmation, until they change on the master. */
-  private readonly resent = new Set<string>();
-  /**
-   * Confirming compares modes and times: only meaningful when rsync preserves them, and
-   * never with -n (nothing is written).
-   */
-  private readonly confirmable: boolean;
+  private readonly confirmer: Confirmer;
   /** The plan; a host::NAME slave learns its root in the handshake. */
   private plan: RsyncPlan;
 
   constructor(private readonly p: SessionParts) {
     this.plan = p.plan;
-    const f = p.options.rsyncFlags;
-    const archive = f.has('archive') || !['recursive', 'links', 'perms', 'times', 'group', 'owner', 'devices-specials'].some((x) => f.has(x));
-    this.confirmable = !f.has('dry-run') && (archive || (f.has('perms') && f.has('times') && f.has('links')));
+    this.confirmer = new Confirmer({
+      masterRoot: p.master.path,
+      options: p.options,
+      link: p.link,
+      logger: p.logger,
+      pending: (path) => this.changes.has(path),
+      resend: (path) => {
+        this.queue(path, false);
+        this.scheduler.kick();
+      },
+      countFailure: () => {
+        this.countFailures(1);
+      },
+    });
     this.changes = new ChangeSet(p.options.maxQueue);
     this.scheduler = new Scheduler(
       this.changes,
@@ -155,7 +139,28 @@ export class Session {
       if (this.stopRequested()) return await this.finish(ExitCode.ok);
 
       await this.guardEmptyMaster();
-      const crawled = await this.fullCrawl();
+      const crawled = await fullCrawl({
+        name: this.p.name,
+        master: this.p.master.path,
+        slave: this.p.status.current.slave,
+        options: this.p.options,
+        logger: this.p.logger,
+        status: this.p.status,
+        runRsync: this.p.runRsync,
+        plan: this.plan,
+        killSignal: this.killing.signal,
+        stopSignal: this.stopping.signal,
+        afterRun: (r) => {
+          // Files created and deleted while the crawl walked the tree: see sent-recheck.ts.
+          if (!this.p.options.once) this.recheckSent(r);
+          this.logRsyncOutput(r);
+        },
+        countFailure: () => {
+          this.countFailures(1);
+        },
+        faulty: (reason) => this.faulty(reason),
+        reconnect: () => this.reconnect(),
+      });
       if (options.once) return await this.finish(crawled ? ExitCode.ok : ExitCode.failure);
       if (this.stopRequested()) return await this.finish(ExitCode.ok);
 
@@ -204,71 +209,13 @@ export class Session {
     );
   }
 
-  /** One recursive rsync of the whole tree. Returns whether the slave now matches. */
-  private async fullCrawl(): Promise<boolean> {
-    const { logger, options } = this.p;
-    for (let attempt = 0; ; attempt++) {
-      await this.p.status.state('Initializing', 'Full Crawl');
-      logger.info('Full Crawl started', { session: this.p.name, master: this.p.master.path, slave: this.p.status.current.slave });
-      const r = await this.p.runRsync(options.rsyncCommand, fullSyncArgv(this.plan, !options.once), {
-        signal: this.killing.signal,
-        killAfterMs: 5000,
-      });
-      // Files created and deleted while the crawl walked the tree: see recheckSent.
-      if (!options.once) this.recheckSent(r);
-      this.logRsyncOutput(r);
-      if (r.spawnError !== undefined) {
-        throw new GsyncdError(`cannot run rsync (${options.rsyncCommand}): ${r.spawnError}`, ExitCode.failure);
-      }
-      const fields = { files: r.stats.filesTransferred, deleted: r.stats.filesDeleted, bytes: r.stats.bytes, seconds: r.seconds.toFixed(2), rsync_exit: r.exit.code };
-      switch (r.exit.outcome) {
-        case 'ok':
-        case 'vanished':
-          this.p.status.update((s) => ({
-            ...s,
-            last_synced: new Date().toISOString(),
-            totals: { ...s.totals, files: s.totals.files + r.stats.filesTransferred, bytes: s.totals.bytes + r.stats.bytes, full_syncs: s.totals.full_syncs + 1 },
-          }));
-          logger.info('Full Crawl finished', fields);
-          return true;
-        case 'usage':
-          throw new GsyncdError(`rsync refused its arguments (exit ${r.exit.code}, ${r.exit.meaning}): ${firstLines(r.stderr)}`, ExitCode.usage);
-        case 'max-delete':
-          logger.warn('Full Crawl stopped deleting at --max-delete; the slave still has files the master lacks', { ...fields, error: firstLines(r.stderr) });
-          if (options.once) return false;
-          this.countFailures(1);
-          return true;
-        case 'connection':
-          if (this.stopRequested()) return false;
-          if (options.once) {
-            throw new GsyncdError(`slave ${this.p.status.current.slave} unreachable during the Full Crawl: ${firstLines(r.stderr) || r.exit.meaning}`, ExitCode.unreachable);
-          }
-          await this.faulty(`connection lost during Full Crawl: ${firstLines(r.stderr) || r.exit.meaning}`);
-          if (!(await this.reconnect())) return false;
-          // The link may be fine and the slave refusing: never retry in a tight loop.
-          await sleep(backoffMs(attempt), this.stopping.signal);
-          if (this.stopRequested()) return false;
-          break;
-        case 'partial':
-        case 'fatal':
-          if (this.stopRequested()) return false;
-          logger.error('Full Crawl failed', { ...fields, meaning: r.exit.meaning, error: firstLines(r.stderr, 20) });
-          if (options.once) return false;
-          await this.faulty(`Full Crawl failed: rsync exit ${r.exit.code} (${r.exit.meaning})`);
-          await sleep(backoffMs(attempt), this.stopping.signal);
-          if (this.stopRequested()) return false;
-          break;
-      }
-    }
-  }
-
   private onEvents(events: readonly ChangeEvent[]): void {
     for (const e of events) this.queueEvent(e);
     this.scheduler.kick();
   }
 
   private queueEvent(e: ChangeEvent): void {
-    if (this.resent.size > 0) this.resent.delete(e.path);
+    this.confirmer.changed(e.path);
     // A name that is not valid UTF-8 came back lossy (U+FFFD): send its directory instead.
     if (e.path.includes('\uFFFD')) {
       this.queue(parentOf(e.path), true);
@@ -355,7 +302,7 @@ export class Session {
       case 'vanished':
         this.succeeded(result);
         logger.info('batch done:', fields);
-        this.confirm(result);
+        this.confirmer.afterBatch(result);
         return;
       case 'max-delete':
         logger.warn('batch stopped deleting at --max-delete', { ...fields, error: this.errorsOf(result) });
@@ -405,45 +352,6 @@ export class Session {
     }
   }
 
-  /** Asks the slave to confirm what this batch sent, beside the next batch (not awaited). */
-  private confirm(result: BatchResult): void {
-    const channel = this.p.link?.current();
-    const mode = this.p.options.verify;
-    if (!channel || mode === 'off' || !this.confirmable || this.confirming >= 2) return;
-    const sent = result.runs.filter((r) => !r.recursive).flatMap((r) => r.paths);
-    const paths = mode === 'all' ? sent : pickSample(sent, SAMPLE_SIZE);
-    if (paths.length === 0) return;
-    this.confirming++;
-    confirmPaths(paths, {
-      masterRoot: this.p.master.path,
-      channel,
-      checksum: this.p.options.verifyChecksum,
-      logger: this.p.logger,
-      pending: (p) => this.changes.has(p),
-    })
-      .then((mismatches) => {
-        this.p.logger.debug('confirmed by the slave', { paths: paths.length, mismatches: mismatches.length });
-        for (const m of mismatches) {
-          this.countFailures(1);
-          if (this.resent.has(m.path)) {
-            // Something keeps changing it on the way (an --rsync-options --chmod, a slave-side process).
-            this.p.logger.error('slave copy still differs after sending it again; not resending until it changes', { path: m.path, reason: m.reason });
-            continue;
-          }
-          this.p.logger.warn('slave copy differs from the master; sending it again', { path: m.path, reason: m.reason });
-          this.resent.add(m.path);
-          this.queue(m.path, false);
-        }
-        if (mismatches.length > 0) this.scheduler.kick();
-      })
-      .catch((e: unknown) => {
-        this.p.logger.debug('confirmation skipped', { reason: e instanceof Error ? e.message : String(e) });
-      })
-      .finally(() => {
-        this.confirming--;
-      });
-  }
-
   private countFailures(n: number): void {
     this.p.status.update((s) => ({ ...s, failures: s.failures + n }));
   }
@@ -452,35 +360,18 @@ export class Session {
     return firstLines(result.runs.map((r) => r.result.stderr).join('\n'), 10) || result.outcome;
   }
 
-  /**
-   * A moment after a recursive run, what it sent must still exist on the master, or its
-   * delete is queued: the watcher may have coalesced a create and delete into nothing while
-   * rsync copied the file. The moment outlasts the watcher's own batching of events.
-   */
+  /** See sent-recheck.ts; deletes are only queued when deletes propagate. */
   private recheckSent(r: RsyncResult): void {
-    const sent = r.sent;
-    if (sent === undefined) {
-      this.p.logger.debug('too many paths sent to recheck them', { max: MAX_SENT });
-      return;
-    }
-    if (sent.paths.length === 0 || this.p.options.ignoreDeletes) return;
-    const timer = setTimeout(() => {
-      void (async () => {
-        let queued = 0;
-        for (const p of sent.paths) {
-          if (this.changes.has(p)) continue;
-          if ((await statePathOf(path.join(this.p.master.path, p))) === 'missing') {
-            this.queue(p, false);
-            queued++;
-          }
-        }
-        if (queued > 0) {
-          this.p.logger.info('sent paths gone from the master since; deleting them on the slave', { paths: queued });
-          this.scheduler.kick();
-        }
-      })();
-    }, RECHECK_DELAY_MS);
-    timer.unref();
+    if (this.p.options.ignoreDeletes) return;
+    scheduleRecheck(r.sent, {
+      masterRoot: this.p.master.path,
+      logger: this.p.logger,
+      pending: (path) => this.changes.has(path),
+      queueDeletes: (paths) => {
+        for (const path of paths) this.queue(path, false);
+        this.scheduler.kick();
+      },
+    });
   }
 
   private logRsyncOutput(r: RsyncResult): void {

@@ -1,0 +1,80 @@
+/**
+ * Per-batch confirmation by the slave (issue: reports), as the session uses it: a sample or
+ * all of a batch's paths, at most two confirmations in flight, a differing copy counted and
+ * sent again once, and not again until it changes (something may keep altering it on the
+ * way: an --rsync-options --chmod, a process on the slave).
+ */
+import type { Options } from '../config/options.js';
+import type { Logger } from '../log/logger.js';
+import type { BatchResult } from '../sync/batch.js';
+import type { SlaveLink } from './slave-link.js';
+import { SAMPLE_SIZE, confirmPaths, pickSample } from './confirm.js';
+
+export interface ConfirmerDeps {
+  readonly masterRoot: string;
+  readonly options: Options;
+  readonly link: SlaveLink | undefined;
+  readonly logger: Logger;
+  readonly pending: (path: string) => boolean;
+  /** Queues the path again and counts a failure. */
+  readonly resend: (path: string) => void;
+  readonly countFailure: () => void;
+}
+
+/** Confirming compares modes and times: only meaningful when rsync keeps them, and never with -n. */
+export function confirmable(flags: ReadonlySet<string>): boolean {
+  const parts = ['recursive', 'links', 'perms', 'times', 'group', 'owner', 'devices-specials'];
+  const archive = flags.has('archive') || !parts.some((x) => flags.has(x));
+  return !flags.has('dry-run') && (archive || (flags.has('perms') && flags.has('times') && flags.has('links')));
+}
+
+export class Confirmer {
+  private inFlight = 0;
+  private readonly resent = new Set<string>();
+  private readonly enabled: boolean;
+
+  constructor(private readonly d: ConfirmerDeps) {
+    this.enabled = d.options.verify !== 'off' && confirmable(d.options.rsyncFlags);
+  }
+
+  /** A new change of the path: it may be resent after a mismatch again. */
+  changed(path: string): void {
+    if (this.resent.size > 0) this.resent.delete(path);
+  }
+
+  /** Asks the slave about what this batch sent; not awaited by the batch. */
+  afterBatch(result: BatchResult): void {
+    const channel = this.d.link?.current();
+    if (!channel || !this.enabled || this.inFlight >= 2) return;
+    const sent = result.runs.filter((r) => !r.recursive).flatMap((r) => r.paths);
+    const paths = this.d.options.verify === 'all' ? sent : pickSample(sent, SAMPLE_SIZE);
+    if (paths.length === 0) return;
+    this.inFlight++;
+    confirmPaths(paths, {
+      masterRoot: this.d.masterRoot,
+      channel,
+      checksum: this.d.options.verifyChecksum,
+      logger: this.d.logger,
+      pending: this.d.pending,
+    })
+      .then((mismatches) => {
+        this.d.logger.debug('confirmed by the slave', { paths: paths.length, mismatches: mismatches.length });
+        for (const m of mismatches) {
+          this.d.countFailure();
+          if (this.resent.has(m.path)) {
+            this.d.logger.error('slave copy still differs after sending it again; not resending until it changes', { path: m.path, reason: m.reason });
+            continue;
+          }
+          this.d.logger.warn('slave copy differs from the master; sending it again', { path: m.path, reason: m.reason });
+          this.resent.add(m.path);
+          this.d.resend(m.path);
+        }
+      })
+      .catch((e: unknown) => {
+        this.d.logger.debug('confirmation skipped', { reason: e instanceof Error ? e.message : String(e) });
+      })
+      .finally(() => {
+        this.inFlight--;
+      });
+  }
+}

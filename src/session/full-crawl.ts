@@ -1,0 +1,90 @@
+/**
+ * The Full Crawl: one recursive rsync of the whole tree that deletes what the slave has
+ * beyond the master. Each rsync exit status decides: done, a configuration error, the slave
+ * unreachable (with --once), or Faulty and retried with backoff, reconnecting first when
+ * the link failed.
+ */
+import type { Options } from '../config/options.js';
+import { ExitCode, GsyncdError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { fullSyncArgv, type RsyncPlan } from '../sync/rsync-argv.js';
+import type { RsyncResult, RunRsync } from '../sync/rsync-runner.js';
+import { backoffMs } from './backoff.js';
+import type { StatusWriter } from './status-writer.js';
+import { firstLines, sleep } from './wait.js';
+
+export interface FullCrawlContext {
+  readonly name: string;
+  readonly master: string;
+  readonly slave: string;
+  readonly options: Options;
+  readonly logger: Logger;
+  readonly status: StatusWriter;
+  readonly runRsync: RunRsync;
+  readonly plan: RsyncPlan;
+  /** Stops the running rsync (the shutdown bound has passed). */
+  readonly killSignal: AbortSignal;
+  /** A stop was asked: no more retries. */
+  readonly stopSignal: AbortSignal;
+  afterRun(r: RsyncResult): void;
+  countFailure(): void;
+  faulty(reason: string): Promise<void>;
+  reconnect(): Promise<boolean>;
+}
+
+/** One recursive rsync of the whole tree, retried as its exit status says. Returns whether the slave now matches. */
+export async function fullCrawl(c: FullCrawlContext): Promise<boolean> {
+const { logger, options } = c;
+const stopping = (): boolean => c.stopSignal.aborted;
+  for (let attempt = 0; ; attempt++) {
+    await c.status.state('Initializing', 'Full Crawl');
+    logger.info('Full Crawl started', { session: c.name, master: c.master, slave: c.slave });
+    const r = await c.runRsync(options.rsyncCommand, fullSyncArgv(c.plan, !options.once), {
+      signal: c.killSignal,
+      killAfterMs: 5000,
+    });
+    c.afterRun(r);
+    if (r.spawnError !== undefined) {
+      throw new GsyncdError(`cannot run rsync (${options.rsyncCommand}): ${r.spawnError}`, ExitCode.failure);
+    }
+    const fields = { files: r.stats.filesTransferred, deleted: r.stats.filesDeleted, bytes: r.stats.bytes, seconds: r.seconds.toFixed(2), rsync_exit: r.exit.code };
+    switch (r.exit.outcome) {
+      case 'ok':
+      case 'vanished':
+        c.status.update((s) => ({
+          ...s,
+          last_synced: new Date().toISOString(),
+          totals: { ...s.totals, files: s.totals.files + r.stats.filesTransferred, bytes: s.totals.bytes + r.stats.bytes, full_syncs: s.totals.full_syncs + 1 },
+        }));
+        logger.info('Full Crawl finished', fields);
+        return true;
+      case 'usage':
+        throw new GsyncdError(`rsync refused its arguments (exit ${r.exit.code}, ${r.exit.meaning}): ${firstLines(r.stderr)}`, ExitCode.usage);
+      case 'max-delete':
+        logger.warn('Full Crawl stopped deleting at --max-delete; the slave still has files the master lacks', { ...fields, error: firstLines(r.stderr) });
+        if (options.once) return false;
+        c.countFailure();
+        return true;
+      case 'connection':
+        if (stopping()) return false;
+        if (options.once) {
+          throw new GsyncdError(`slave ${c.slave} unreachable during the Full Crawl: ${firstLines(r.stderr) || r.exit.meaning}`, ExitCode.unreachable);
+        }
+        await c.faulty(`connection lost during Full Crawl: ${firstLines(r.stderr) || r.exit.meaning}`);
+        if (!(await c.reconnect())) return false;
+        // The link may be fine and the slave refusing: never retry in a tight loop.
+        await sleep(backoffMs(attempt), c.stopSignal);
+        if (stopping()) return false;
+        break;
+      case 'partial':
+      case 'fatal':
+        if (stopping()) return false;
+        logger.error('Full Crawl failed', { ...fields, meaning: r.exit.meaning, error: firstLines(r.stderr, 20) });
+        if (options.once) return false;
+        await c.faulty(`Full Crawl failed: rsync exit ${r.exit.code} (${r.exit.meaning})`);
+        await sleep(backoffMs(attempt), c.stopSignal);
+        if (stopping()) return false;
+        break;
+    }
+  }
+}
