@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { envSettings, layer, toOptions, type Options } from '../config/options.js';
 import type { ConfigFile } from '../config/file.js';
 import { describeEndpoint, parseEndpoint, type Endpoint, type LocalEndpoint } from '../endpoint/parse.js';
@@ -25,6 +25,7 @@ import { chooseConfig, loadConfig } from './config-source.js';
 import { checkMaster, checkSlave, checkTool, readFilterFiles, resolveMasterVolume } from './prepare.js';
 import { SESSION_NAME, defaultSessionName, defaultStateDir } from './state-dir.js';
 import { VERSION } from './version.js';
+import { parseCommand } from './parse-command.js';
 
 interface Parsed {
   readonly options: Options;
@@ -66,15 +67,7 @@ export function mirrorProgram(filters: FilterCollector): Command {
 export async function parseMirrorArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<Parsed> {
   const filters: FilterCollector = { items: [] };
   const cmd = mirrorProgram(filters);
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.exitCode === 0) throw new GsyncdError('', ExitCode.ok);
-      throw usageError(e.message.replace(/^error: /, '').replace(/\n/g, ' '));
-    }
-    throw e;
-  }
+  parseCommand(cmd, argv, '');
   const opts = cmd.opts<Record<string, unknown>>();
   const cli = flagSettings(opts, filters);
   const config = await loadConfig(chooseConfig(opts['configFile'] as string | undefined, env));

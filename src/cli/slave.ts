@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { execa } from 'execa';
 import { ExitCode, GsyncdError, usageError } from '../errors.js';
 import { createLogger } from '../log/logger.js';
@@ -17,6 +17,7 @@ import { findTunable } from '../config/tunables.js';
 import { chooseConfig, loadConfig } from './config-source.js';
 import { defaultStateDir } from './state-dir.js';
 import { VERSION } from './version.js';
+import { parseCommand } from './parse-command.js';
 
 /** The slave answers about its tree with the verify module; statPath refuses keys that leave the root. */
 const treeInspector: TreeInspector = {
@@ -53,15 +54,7 @@ function parseSlaveArgs(argv: readonly string[]): SlaveArgs {
     .exitOverride()
     .configureOutput({ writeErr: () => undefined })
     .allowExcessArguments(false);
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.exitCode === 0) throw new GsyncdError('', ExitCode.ok);
-      throw usageError(`slave: ${e.message.replace(/^error: /, '')}`);
-    }
-    throw e;
-  }
+  parseCommand(cmd, argv, 'slave: ');
   const o = cmd.opts<{ restrict?: boolean; configFile?: string; logFile?: string; logLevel: string; slaveTimeout: string; rsyncCommand: string }>();
   const level = parseValue(findTunable('log-level') ?? { name: 'log-level', type: 'string', default: '', help: '' }, o.logLevel);
   if (!level.ok) throw usageError(`--log-level: ${level.reason}`);

@@ -5,7 +5,7 @@
  * entries come from the remote gsyncd through `remote`.
  */
 import { stat } from 'node:fs/promises';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { findTunable, envName } from '../config/tunables.js';
 import { describeEndpoint, parseEndpoint, type SshEndpoint } from '../endpoint/parse.js';
 import { ExitCode, GsyncdError, usageError } from '../errors.js';
@@ -15,6 +15,7 @@ import { charsetOf, itemize } from '../verify/itemize.js';
 import { ReadError } from '../verify/stat-path.js';
 import { walkTree } from '../verify/walk.js';
 import { checkMaster } from './prepare.js';
+import { parseCommand } from './parse-command.js';
 
 /** The slave's tree, walked by the gsyncd on the slave host (in compareKeys order). */
 export type RemoteLister = (slave: SshEndpoint, o: { checksum: boolean; rsh: string; remoteGsyncd: string }) => AsyncIterable<TreeEntry>;
@@ -55,15 +56,7 @@ export function parseVerifyArgs(argv: readonly string[], env: NodeJS.ProcessEnv,
     .configureOutput({ writeOut: (text) => out.write(text), writeErr: () => undefined })
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.exitCode === 0) throw new GsyncdError('', ExitCode.ok);
-      throw usageError(`verify: ${e.message.replace(/^error: /, '').replace(/\n/g, ' ')}`);
-    }
-    throw e;
-  }
+  parseCommand(cmd, argv, 'verify: ');
   const o = cmd.opts<{ checksum?: boolean; quiet?: boolean; rsh: string; sshCommand?: string; remoteGsyncd: string }>();
   const [masterSpec = '', slaveSpec = ''] = cmd.args;
   return {
