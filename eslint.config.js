@@ -12,6 +12,8 @@ export default tseslint.config(
     },
     rules: {
       'no-console': 'error',
+      // `{ dropped: _x, ...rest }` is how a field is left out of a copy.
+      '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^_', argsIgnorePattern: '^_', ignoreRestSiblings: true }],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
     },
   },

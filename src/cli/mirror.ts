@@ -49,7 +49,7 @@ export function mirrorProgram(filters: FilterCollector): Command {
       'Keep SLAVE a mirror of the MASTER directory: a Full Crawl, then live changes.\n\n' +
         'MASTER: /path, file:///path, :VOLUME\n' +
         'SLAVE:  /path, file:///path, [user@]host:/path, ssh://[user@]host[:port]/path, [user@]host::VOLUME\n\n' +
-        'Other commands: gsyncd verify MASTER SLAVE, gsyncd slave (see gsyncd COMMAND --help)',
+        'Other commands: gsyncd status, gsyncd stop SESSION, gsyncd verify MASTER SLAVE, gsyncd slave (see gsyncd COMMAND --help)',
     )
     .argument('<MASTER>', 'the directory to mirror')
     .argument('<SLAVE>', 'where the mirror lives')

@@ -1,0 +1,68 @@
+/** `gsyncd status [--json] [--detail] [--state-dir DIR] [SESSION]` and `gsyncd stop SESSION`. */
+import { setTimeout as delay } from 'node:timers/promises';
+import { Command } from 'commander';
+import { ExitCode, GsyncdError } from '../errors.js';
+import { isGsyncd, readSession, readSessions } from '../status/read.js';
+import { renderJson, renderTable } from '../status/table.js';
+import { parseCommand } from './parse-command.js';
+import { defaultStateDir } from './state-dir.js';
+
+const stateDirOf = (flag: string | undefined, env: NodeJS.ProcessEnv): string => flag ?? env['GSYNCD_STATE_DIR'] ?? defaultStateDir(env);
+
+export async function runStatus(argv: readonly string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream = process.stdout): Promise<ExitCode> {
+  const cmd = new Command('gsyncd status')
+    .usage('[--json] [--detail] [--state-dir DIR] [SESSION]')
+    .description("Show the sessions' state, as gluster's geo-replication status does. A session whose process is gone is Stopped.")
+    .argument('[SESSION]', 'only this session')
+    .option('--json', 'an array of objects, one per session')
+    .option('--detail', 'add pending, failures, checkpoint and totals columns')
+    .option('--state-dir <DIR>', 'where the sessions keep their state (default: $GSYNCD_STATE_DIR, /var/lib/gsyncd, $XDG_STATE_HOME/gsyncd)')
+    .helpOption('-h, --help', 'show this help')
+    .configureOutput({ writeOut: (t) => out.write(t), writeErr: () => undefined })
+    .allowExcessArguments(false);
+  parseCommand(cmd, argv, 'status: ');
+  const o = cmd.opts<{ json?: boolean; detail?: boolean; stateDir?: string }>();
+  const stateDir = stateDirOf(o.stateDir, env);
+  const only = cmd.args[0];
+  let records;
+  if (only !== undefined) {
+    const r = await readSession(stateDir, only);
+    if (!r) throw new GsyncdError(`status: no session "${only}" in ${stateDir}`, ExitCode.failure);
+    records = [r];
+  } else records = await readSessions(stateDir);
+  out.write(o.json ? renderJson(records) : records.length === 0 ? `No sessions in ${stateDir}\n` : renderTable(records, o.detail === true));
+  return ExitCode.ok;
+}
+
+export async function runStop(argv: readonly string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream = process.stdout): Promise<ExitCode> {
+  const cmd = new Command('gsyncd stop')
+    .usage('[--state-dir DIR] SESSION')
+    .description('Stop a running session cleanly (SIGTERM: the running rsync may finish, state is kept), and wait for it.')
+    .argument('<SESSION>', 'the session')
+    .option('--state-dir <DIR>', 'where the sessions keep their state')
+    .option('--timeout <SECONDS>', 'how long to wait for it to end', '60')
+    .helpOption('-h, --help', 'show this help')
+    .configureOutput({ writeOut: (t) => out.write(t), writeErr: () => undefined })
+    .allowExcessArguments(false);
+  parseCommand(cmd, argv, 'stop: ');
+  const o = cmd.opts<{ stateDir?: string; timeout: string }>();
+  const name = cmd.args[0] ?? '';
+  const stateDir = stateDirOf(o.stateDir, env);
+  const r = await readSession(stateDir, name);
+  if (!r) throw new GsyncdError(`stop: no session "${name}" in ${stateDir}`, ExitCode.failure);
+  const pid = r.pid;
+  if (r.status === 'Stopped' || pid === undefined || !(await isGsyncd(pid))) {
+    out.write(`session ${name} is not running\n`);
+    return ExitCode.ok;
+  }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + Number(o.timeout) * 1000;
+  while (Date.now() < deadline) {
+    if (!(await isGsyncd(pid))) {
+      out.write(`session ${name} stopped\n`);
+      return ExitCode.ok;
+    }
+    await delay(100);
+  }
+  throw new GsyncdError(`stop: session ${name} (pid ${pid}) still running after ${o.timeout} s`, ExitCode.failure);
+}
