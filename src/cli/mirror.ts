@@ -14,6 +14,7 @@ import { createLogger } from '../log/logger.js';
 import { acquirePidLock } from '../session/lock.js';
 import { Session } from '../session/session.js';
 import { StatusWriter } from '../session/status-writer.js';
+import { SavedState } from '../session/saved-state.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
 import { runRsync } from '../sync/rsync-runner.js';
 import { SshMaster } from '../transport/ssh-master.js';
@@ -173,6 +174,7 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     runRsync,
     ssh,
     link,
+    saved: o.once ? undefined : new SavedState(sessionDir),
     source: o.once
       ? undefined
       : createChangeSource(o.watcher, { root: master.path, ignoredDirNames: matcher.ignoredDirNames, pollIntervalMs: o.pollInterval * 1000 }),

@@ -37,6 +37,7 @@ export interface Options {
   readonly batchSize: number;
   readonly maxQueue: number;
   readonly shutdownTimeout: number;
+  readonly snapshotInterval: number;
   readonly verify: 'all' | 'sample' | 'off';
   readonly verifyChecksum: boolean;
   readonly watcher: WatcherKind;
@@ -135,6 +136,7 @@ export function toOptions(s: Settings): Options {
     batchSize: must(num(s, 'batch-size'), 'batch-size'),
     maxQueue: must(num(s, 'max-queue'), 'max-queue'),
     shutdownTimeout: must(num(s, 'shutdown-timeout'), 'shutdown-timeout'),
+    snapshotInterval: must(num(s, 'snapshot-interval'), 'snapshot-interval'),
     verify: must(str(s, 'verify'), 'verify') as 'all' | 'sample' | 'off',
     verifyChecksum: bool(s, 'verify-checksum'),
     watcher: must(str(s, 'watcher'), 'watcher') as WatcherKind,

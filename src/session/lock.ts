@@ -1,15 +1,7 @@
 /** One process per session: a pid file taken with O_EXCL, and taken over when its holder is gone. */
 import { open, readFile, rm } from 'node:fs/promises';
+import { isGsyncd } from '../status/read.js';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists, owned by someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 export type LockResult = { readonly ok: true; release(): Promise<void> } | { readonly ok: false; readonly holder: number };
 
@@ -30,7 +22,7 @@ export async function acquirePidLock(file: string): Promise<LockResult> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) return { ok: false, holder };
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && (await isGsyncd(holder))) return { ok: false, holder };
       // A stale pid file from a process that died: take it over.
       await rm(file, { force: true });
     }

@@ -16,14 +16,20 @@ export interface RecheckDeps {
   readonly pending: (path: string) => boolean;
   /** Queues the deletes found; called once, with all of them. */
   readonly queueDeletes: (paths: readonly string[]) => void;
+  /** Called once the recheck has run (or was not needed). */
+  readonly done: () => void;
 }
 
 export function scheduleRecheck(sent: SentList, d: RecheckDeps, delayMs = RECHECK_DELAY_MS): void {
   if (sent === undefined) {
     d.logger.debug('too many paths sent to recheck them', { max: MAX_SENT });
+    d.done();
     return;
   }
-  if (sent.paths.length === 0) return;
+  if (sent.paths.length === 0) {
+    d.done();
+    return;
+  }
   const timer = setTimeout(() => {
     void (async () => {
       const gone: string[] = [];
@@ -34,7 +40,7 @@ export function scheduleRecheck(sent: SentList, d: RecheckDeps, delayMs = RECHEC
         d.logger.info('sent paths gone from the master since; deleting them on the slave', { paths: gone.length });
         d.queueDeletes(gone);
       }
-    })();
+    })().finally(d.done);
   }, delayMs);
   timer.unref();
 }

@@ -7,7 +7,7 @@
  *        │               ▼  │              ▼   │
  *        └──────────────▶ Faulty (reason; retried with backoff, queue kept)
  */
-import { stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import type { Options } from '../config/options.js';
 import type { Endpoint, LocalEndpoint } from '../endpoint/parse.js';
 import { ExitCode, GsyncdError } from '../errors.js';
@@ -24,6 +24,10 @@ import type { SshMaster } from '../transport/ssh-master.js';
 import type { ChangeEvent, ChangeSource } from '../watch/change-source.js';
 import { backoffMs } from './backoff.js';
 import { fullCrawl } from './full-crawl.js';
+import { SETTLE_MS, Snapshotter, decideCrawl } from './history.js';
+import { rootIdentity } from '../slave/facts.js';
+import type { SavedState } from './saved-state.js';
+import { changesSinceSnapshot, writeTreeSnapshot } from '../watch/snapshot.js';
 import { firstLines, sleep } from './wait.js';
 import type { StatusWriter } from './status-writer.js';
 import type { SlaveLink } from './slave-link.js';
@@ -49,7 +53,15 @@ export interface SessionParts {
   readonly link: SlaveLink | undefined;
   /** undefined with --once: nothing to watch. */
   readonly source: ChangeSource | undefined;
+  /** What survives restarts (snapshot, marker, pending set); undefined with --once. */
+  readonly saved: SavedState | undefined;
 }
+
+const exists = (file: string): Promise<boolean> =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 
 export class Session {
   private readonly changes: ChangeSet;
@@ -61,6 +73,15 @@ export class Session {
   private masterDev: number | undefined;
   private reconnecting: Promise<boolean> | undefined;
   private faultyReason: string | undefined;
+  /** Reached the live phase (History or Changelog Crawl): a clean stop then saves state. */
+  private live = false;
+  private inHistory = false;
+  private lastEventAt = 0;
+  /** Rechecks of sent paths still to run: no snapshot may be saved before them. */
+  private rechecks = 0;
+  private currentSlaveId: string | null = null;
+  private snapshotter: Snapshotter | undefined;
+  private ticker: NodeJS.Timeout | undefined;
   private readonly confirmer: Confirmer;
   /** The plan; a host::NAME slave learns its root in the handshake. */
   private plan: RsyncPlan;
@@ -139,7 +160,8 @@ export class Session {
       if (this.stopRequested()) return await this.finish(ExitCode.ok);
 
       await this.guardEmptyMaster();
-      const crawled = await fullCrawl({
+      const history = await this.historyCrawl();
+      const crawled = history || await fullCrawl({
         name: this.p.name,
         master: this.p.master.path,
         slave: this.p.status.current.slave,
@@ -164,9 +186,10 @@ export class Session {
       if (options.once) return await this.finish(crawled ? ExitCode.ok : ExitCode.failure);
       if (this.stopRequested()) return await this.finish(ExitCode.ok);
 
-      await this.p.status.state('Active', 'Changelog Crawl');
-      logger.info('Changelog Crawl started', { session: this.p.name, pending: this.changes.size });
+      this.live = true;
+      if (!history) await this.enterChangelogCrawl();
       this.scheduler.resume();
+      this.startSnapshots();
       await new Promise<void>((resolve) => {
         if (this.stopRequested()) resolve();
         this.stopping.signal.addEventListener('abort', () => {
@@ -178,6 +201,97 @@ export class Session {
       await this.finish(ExitCode.failure).catch(() => undefined);
       throw e;
     }
+  }
+
+  private async enterChangelogCrawl(): Promise<void> {
+    this.inHistory = false;
+    await this.p.status.state('Active', 'Changelog Crawl');
+    this.p.logger.info('Changelog Crawl started', { session: this.p.name, pending: this.changes.size });
+  }
+
+  private async slaveEmptyButMasterNot(): Promise<boolean> {
+    if (await isEmptyDir(this.p.master.path)) return false;
+    const hello = this.p.link?.reply;
+    if (hello) return hello.empty;
+    const localSlave = this.p.slave.kind === 'local' ? this.p.slave.path : undefined;
+    return !(await slaveHasFiles(this.plan, localSlave, this.p.options.rsyncCommand, this.p.runRsync).catch(() => true));
+  }
+
+  /** The slave root's identity, to tell the slave the saved state was made for from a new one. */
+  private async slaveId(): Promise<string | null> {
+    if (this.p.slave.kind === 'local') {
+      try {
+        return rootIdentity(await stat(this.p.slave.path, { bigint: true }));
+      } catch {
+        return null;
+      }
+    }
+    return this.p.link?.reply?.root_id ?? null;
+  }
+
+  /**
+   * With usable saved state: queue what changed since the snapshot, and the pending set of a
+   * clean stop; batches send them (History Crawl). Returns false when a Full Crawl is needed.
+   */
+  private async historyCrawl(): Promise<boolean> {
+    const saved = this.p.saved;
+    if (!saved) return false;
+    const slaveId = await this.slaveId();
+    this.currentSlaveId = slaveId;
+    let decision = decideCrawl(await saved.marker(), await exists(saved.snapshotFile), this.p.master.path, this.p.status.current.slave, slaveId);
+    if (decision.kind === 'history' && (await this.slaveEmptyButMasterNot())) {
+      decision = { kind: 'full', reason: 'the slave root is empty but the master is not' };
+    }
+    if (decision.kind === 'full') {
+      this.p.logger.info('Full Crawl needed', { reason: decision.reason });
+      // Until the new crawl completes, the old state must not be taken for the new slave.
+      await saved.forget();
+      return false;
+    }
+    await this.p.status.state('Active', 'History Crawl');
+    const started = performance.now();
+    const events = await changesSinceSnapshot(this.p.master.path, saved.snapshotFile, this.p.matcher.ignoredDirNames);
+    const pending = await saved.pending();
+    for (const e of events) this.queueEvent(e);
+    for (const e of pending) this.queue(e.path, e.recursive);
+    this.p.logger.info('History Crawl started', {
+      since: decision.marker.snapshotAt,
+      changes: events.length,
+      pending: pending.length,
+      queued: this.changes.size,
+      seconds: ((performance.now() - started) / 1000).toFixed(2),
+    });
+    this.inHistory = true;
+    if (this.changes.size === 0) {
+      this.p.logger.info('History Crawl finished', { session: this.p.name });
+      await this.enterChangelogCrawl();
+    }
+    return true;
+  }
+
+  /** While live: a snapshot when due and safe (history.ts), and the end of a History Crawl. */
+  private startSnapshots(): void {
+    const saved = this.p.saved;
+    if (!saved) return;
+    this.snapshotter = new Snapshotter({
+      saved,
+      logger: this.p.logger,
+      idle: () => this.changes.size === 0 && this.scheduler.active === 0 && this.rechecks === 0 && this.faultyReason === undefined,
+      lastEventAt: () => this.lastEventAt,
+      write: (file) => writeTreeSnapshot(this.p.master.path, file, this.p.matcher.ignoredDirNames),
+      marker: (at) => ({ version: 1, master: this.p.master.path, slave: this.p.status.current.slave, slaveId: this.currentSlaveId, snapshotAt: at.toISOString() }),
+      intervalMs: this.p.options.snapshotInterval * 1000,
+    });
+    this.ticker = setInterval(() => {
+      if (this.inHistory && this.changes.size === 0 && this.scheduler.active === 0) {
+        this.p.logger.info('History Crawl finished', { session: this.p.name });
+        void this.enterChangelogCrawl();
+      }
+      void this.snapshotter?.tick().catch((e: unknown) => {
+        this.p.logger.warn('could not save a snapshot', { error: e instanceof Error ? e.message : String(e) });
+      });
+    }, 1000);
+    this.ticker.unref();
   }
 
   /** The first connection decides whether the slave can be reached at all: exit 3 if not. */
@@ -210,6 +324,7 @@ export class Session {
   }
 
   private onEvents(events: readonly ChangeEvent[]): void {
+    this.lastEventAt = Date.now();
     for (const e of events) this.queueEvent(e);
     this.scheduler.kick();
   }
@@ -339,6 +454,7 @@ export class Session {
   }
 
   private succeeded(result: BatchResult): void {
+    this.snapshotter?.sent();
     this.p.status.update((s) => ({
       ...s,
       last_synced: new Date().toISOString(),
@@ -362,8 +478,12 @@ export class Session {
 
   /** See sent-recheck.ts; deletes are only queued when deletes propagate. */
   private recheckSent(r: RsyncResult): void {
-    if (this.p.options.ignoreDeletes) return;
+    if (this.p.options.ignoreDeletes || r.sent === undefined || r.sent.paths.length === 0) return;
+    this.rechecks++;
     scheduleRecheck(r.sent, {
+      done: () => {
+        this.rechecks--;
+      },
       masterRoot: this.p.master.path,
       logger: this.p.logger,
       pending: (path) => this.changes.has(path),
@@ -429,6 +549,19 @@ export class Session {
   /** Stop watching, drain within the bound, close the connection (invariant 7). */
   private async finish(code: ExitCode): Promise<ExitCode> {
     const { logger, options } = this.p;
+    if (this.ticker) clearInterval(this.ticker);
+    // A clean stop while live saves a snapshot, taken while still watching: events of changes
+    // made just before it arrive within the settle time and join the pending set.
+    let final: Date | undefined;
+    if (code === ExitCode.ok && this.live && this.snapshotter && !this.killing.signal.aborted) {
+      try {
+        final = await this.snapshotter.beginFinal();
+        await sleep(SETTLE_MS, this.killing.signal);
+      } catch (e) {
+        logger.warn('could not save a snapshot', { error: e instanceof Error ? e.message : String(e) });
+        final = undefined;
+      }
+    }
     await this.p.source?.stop().catch((e: unknown) => {
       logger.warn('could not stop the watcher', { error: String(e) });
     });
@@ -438,6 +571,14 @@ export class Session {
       await this.scheduler.whenIdle();
     }
     this.killing.abort();
+    if (final !== undefined && this.p.saved) {
+      try {
+        await this.p.saved.savePending(this.changes.snapshot());
+        await this.snapshotter?.confirmFinal(final);
+      } catch (e) {
+        logger.warn('could not save the session state', { error: e instanceof Error ? e.message : String(e) });
+      }
+    }
     await this.p.link?.close().catch(() => undefined);
     await this.p.ssh?.close().catch(() => undefined);
     this.p.status.update((s) => ({ ...s, pending: this.changes.size }));

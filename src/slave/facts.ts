@@ -36,8 +36,15 @@ async function nearestExisting(p: string): Promise<string> {
   }
 }
 
+/**
+ * A directory's identity: device, inode and birth time. A root removed and made again often
+ * gets the same inode number back at once; its birth time tells them apart.
+ */
+export const rootIdentity = (s: { dev: bigint; ino: bigint; birthtimeNs: bigint }): string => `${s.dev}:${s.ino}:${s.birthtimeNs}`;
+
 export interface RootFacts {
   readonly exists: boolean;
+  readonly id: string | null;
   readonly writable: boolean;
   readonly freeBytes: number | null;
   readonly empty: boolean;
@@ -45,8 +52,11 @@ export interface RootFacts {
 
 export async function rootFacts(root: string): Promise<RootFacts> {
   let exists = false;
+  let id: string | null = null;
   try {
-    exists = (await stat(root)).isDirectory();
+    const s = await stat(root, { bigint: true });
+    exists = s.isDirectory();
+    id = exists ? rootIdentity(s) : null;
   } catch {
     exists = false;
   }
@@ -65,5 +75,5 @@ export async function rootFacts(root: string): Promise<RootFacts> {
     freeBytes = null;
   }
   const empty = exists ? (await readdir(root)).length === 0 : true;
-  return { exists, writable, freeBytes, empty };
+  return { exists, id, writable, freeBytes, empty };
 }

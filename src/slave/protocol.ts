@@ -38,6 +38,8 @@ export interface HelloReply {
   /** The root resolved on the slave (symlinks, volume). */
   readonly root: string;
   readonly exists: boolean;
+  /** `dev:ino` of the root, so the master can tell a replaced root; null when it does not exist. */
+  readonly root_id?: string | null;
   readonly writable: boolean;
   readonly free_bytes: number | null;
   /** Whether the root holds no entry at all (for the empty-master guard). */

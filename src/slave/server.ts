@@ -109,6 +109,7 @@ export async function serveSlave(o: SlaveServerOptions): Promise<ServeResult> {
             rsync_version: await rsyncVersion(o.rsyncCommand),
             root,
             exists: facts.exists,
+            root_id: facts.id,
             writable: facts.writable,
             free_bytes: facts.freeBytes,
             empty: facts.empty,

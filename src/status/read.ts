@@ -6,7 +6,10 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { StatusRecord } from './status.js';
 
-/** Whether `pid` is a running gsyncd (a reused pid belongs to some other program). */
+/**
+ * Whether `pid` is a running gsyncd: not gone, not a zombie nobody reaped (a kill -9'd
+ * process whose parent is gone can stay one), and not a reused pid of another program.
+ */
 export async function isGsyncd(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
@@ -14,6 +17,9 @@ export async function isGsyncd(pid: number): Promise<boolean> {
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the parenthesised command name, which may itself hold spaces or ')'.
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return false;
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
     return /gsyncd/.test(cmdline);
   } catch {

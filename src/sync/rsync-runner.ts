@@ -8,6 +8,7 @@ import { rsyncExit, type RsyncExit } from './exit-codes.js';
 import { parseRsyncStats, withoutStats, type RsyncStats } from './rsync-stats.js';
 import { SentCollector, type SentList } from './sent-paths.js';
 import { createInterface } from 'node:readline';
+import { dieWithParent } from './no-orphans.js';
 
 export interface RsyncResult {
   readonly exit: RsyncExit;
@@ -38,7 +39,8 @@ const TAIL_LINES = 40;
 
 export const runRsync: RunRsync = async (command, argv, options) => {
   const started = performance.now();
-  const child = execa(command, argv, {
+  const [program, args] = dieWithParent(command, argv);
+  const child = execa(program, args, {
     input: options.input ?? '',
     reject: false,
     stripFinalNewline: true,

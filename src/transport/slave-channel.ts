@@ -4,6 +4,7 @@
  */
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
+import { dieWithParent } from '../sync/no-orphans.js';
 import { PROTOCOL_VERSION, decodeReply, encodeLine, type HelloReply, type HelloRequest, type Reply, type Request } from '../slave/protocol.js';
 
 /** Why a channel could not be opened, as data: the session words it for people. */
@@ -55,7 +56,8 @@ export class SlaveChannel {
   }
 
   async open(hello: Omit<HelloRequest, 'type' | 'protocol'>, timeoutMs = 30_000): Promise<HelloReply> {
-    const child = execa(this.o.ssh[0] ?? 'ssh', [...this.o.ssh.slice(1), '--', this.o.destination, this.o.remoteCommand], {
+    const [program, args] = dieWithParent(this.o.ssh[0] ?? 'ssh', [...this.o.ssh.slice(1), '--', this.o.destination, this.o.remoteCommand]);
+    const child = execa(program, args, {
       reject: false,
       cleanup: true,
       stdin: 'pipe',

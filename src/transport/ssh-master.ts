@@ -10,6 +10,7 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { SshEndpoint } from '../endpoint/parse.js';
 import { joinWords } from './shell-words.js';
+import { dieWithParent } from '../sync/no-orphans.js';
 
 export interface SshTarget {
   /** The user's remote shell, split into words (`ssh -p 2222 -i key`). */
@@ -65,20 +66,21 @@ export class SshMaster {
    * (connection refused, host key, permission denied).
    */
   async start(timeoutMs = 30_000): Promise<void> {
-    const [program = 'ssh', ...args] = baseSshWords(this.target);
+    const [ssh = 'ssh', ...sshArgs] = baseSshWords(this.target);
+    const [program, args] = dieWithParent(ssh, [
+      ...sshArgs,
+      '-M', '-N',
+      '-o', `ControlPath=${this.controlPath}`,
+      '-o', 'ControlPersist=no',
+      '-o', 'ServerAliveInterval=15',
+      '-o', 'ServerAliveCountMax=4',
+      '-o', 'ExitOnForwardFailure=yes',
+      '--',
+      sshDestination(this.target.endpoint),
+    ]);
     const child = execa(
       program,
-      [
-        ...args,
-        '-M', '-N',
-        '-o', `ControlPath=${this.controlPath}`,
-        '-o', 'ControlPersist=no',
-        '-o', 'ServerAliveInterval=15',
-        '-o', 'ServerAliveCountMax=4',
-        '-o', 'ExitOnForwardFailure=yes',
-        '--',
-        sshDestination(this.target.endpoint),
-      ],
+      args,
       { reject: false, cleanup: true, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', env: { LC_ALL: 'C' }, forceKillAfterDelay: 2000 },
     );
     this.child = child;

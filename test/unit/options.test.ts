@@ -30,6 +30,7 @@ const BUILT_IN: Options = {
   batchSize: 10000,
   maxQueue: 100000,
   shutdownTimeout: 10,
+  snapshotInterval: 300,
   watcher: 'native',
   pollInterval: 5,
   logFile: undefined,

@@ -1,0 +1,80 @@
+/**
+ * What a session keeps between runs, in its state directory (crash-safe writes):
+ * - `snapshot`: the master tree as the watcher saw it at a moment when everything seen before
+ *   it was on the slave; `marker.json`: that moment, and for which master and which slave;
+ * - `pending.json`: changes seen but not yet sent at a clean stop.
+ * A restart replays the changes since the snapshot plus the pending set (History Crawl).
+ */
+import { readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { writeAtomic } from './atomic-write.js';
+
+export interface Marker {
+  readonly version: 1;
+  readonly master: string;
+  readonly slave: string;
+  /** The slave root's identity (device and inode, as `dev:ino`), when it can be known. */
+  readonly slaveId: string | null;
+  readonly snapshotAt: string;
+}
+
+export interface PendingEntry {
+  readonly path: string;
+  readonly recursive: boolean;
+}
+
+export class SavedState {
+  constructor(private readonly dir: string) {}
+
+  get snapshotFile(): string {
+    return path.join(this.dir, 'snapshot');
+  }
+
+  get candidateFile(): string {
+    return path.join(this.dir, 'snapshot.new');
+  }
+
+  async marker(): Promise<Marker | undefined> {
+    try {
+      const m = JSON.parse(await readFile(path.join(this.dir, 'marker.json'), 'utf8')) as Partial<Marker>;
+      if (m.version !== 1 || typeof m.master !== 'string' || typeof m.slave !== 'string' || typeof m.snapshotAt !== 'string') return undefined;
+      return { version: 1, master: m.master, slave: m.slave, slaveId: typeof m.slaveId === 'string' ? m.slaveId : null, snapshotAt: m.snapshotAt };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Makes the candidate snapshot the saved one, then the marker: the marker never names a snapshot that is not there. */
+  async confirm(marker: Marker): Promise<void> {
+    await rename(this.candidateFile, this.snapshotFile);
+    await writeAtomic(path.join(this.dir, 'marker.json'), `${JSON.stringify(marker, null, 2)}\n`);
+  }
+
+  async discardCandidate(): Promise<void> {
+    await rm(this.candidateFile, { force: true });
+  }
+
+  async forget(): Promise<void> {
+    await rm(path.join(this.dir, 'marker.json'), { force: true });
+    await rm(this.snapshotFile, { force: true });
+    await rm(this.candidateFile, { force: true });
+  }
+
+  async pending(): Promise<PendingEntry[]> {
+    try {
+      const v = JSON.parse(await readFile(path.join(this.dir, 'pending.json'), 'utf8')) as unknown;
+      if (!Array.isArray(v)) return [];
+      return v.filter(
+        (e): e is PendingEntry => typeof e === 'object' && e !== null && typeof (e as PendingEntry).path === 'string' && typeof (e as PendingEntry).recursive === 'boolean',
+      );
+    } catch {
+      return [];
+    }
+  }
+
+  async savePending(entries: readonly PendingEntry[]): Promise<void> {
+    const file = path.join(this.dir, 'pending.json');
+    if (entries.length === 0) await rm(file, { force: true });
+    else await writeAtomic(file, JSON.stringify(entries.map((e) => ({ path: e.path, recursive: e.recursive }))));
+  }
+}
