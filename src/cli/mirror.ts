@@ -50,7 +50,8 @@ export function mirrorProgram(filters: FilterCollector): Command {
       'Keep SLAVE a mirror of the MASTER directory: a Full Crawl, then live changes.\n\n' +
         'MASTER: /path, file:///path, :VOLUME\n' +
         'SLAVE:  /path, file:///path, [user@]host:/path, ssh://[user@]host[:port]/path, [user@]host::VOLUME\n\n' +
-        'Other commands: gsyncd status, gsyncd stop SESSION, gsyncd verify MASTER SLAVE, gsyncd slave (see gsyncd COMMAND --help)',
+        'Other commands: gsyncd status, gsyncd stop SESSION, gsyncd checkpoint SESSION, gsyncd verify MASTER SLAVE,\n' +
+        'gsyncd slave (see gsyncd COMMAND --help)',
     )
     .argument('<MASTER>', 'the directory to mirror')
     .argument('<SLAVE>', 'where the mirror lives')
@@ -174,6 +175,7 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     runRsync,
     ssh,
     link,
+    sessionDir,
     saved: o.once ? undefined : new SavedState(sessionDir),
     source: o.once
       ? undefined

@@ -27,6 +27,7 @@ import { fullCrawl } from './full-crawl.js';
 import { SETTLE_MS, Snapshotter, decideCrawl } from './history.js';
 import { rootIdentity } from '../slave/facts.js';
 import type { SavedState } from './saved-state.js';
+import { readCheckpoint } from './checkpoint.js';
 import { changesSinceSnapshot, writeTreeSnapshot } from '../watch/snapshot.js';
 import { firstLines, sleep } from './wait.js';
 import type { StatusWriter } from './status-writer.js';
@@ -53,6 +54,8 @@ export interface SessionParts {
   readonly link: SlaveLink | undefined;
   /** undefined with --once: nothing to watch. */
   readonly source: ChangeSource | undefined;
+  /** The session's state directory (checkpoint requests arrive there). */
+  readonly sessionDir: string;
   /** What survives restarts (snapshot, marker, pending set); undefined with --once. */
   readonly saved: SavedState | undefined;
 }
@@ -252,8 +255,11 @@ export class Session {
     const started = performance.now();
     const events = await changesSinceSnapshot(this.p.master.path, saved.snapshotFile, this.p.matcher.ignoredDirNames);
     const pending = await saved.pending();
+    // Changed at some unknown time before now: as old as can be, for checkpoints.
+    this.queueSince = 0;
     for (const e of events) this.queueEvent(e);
     for (const e of pending) this.queue(e.path, e.recursive);
+    this.queueSince = undefined;
     this.p.logger.info('History Crawl started', {
       since: decision.marker.snapshotAt,
       changes: events.length,
@@ -287,11 +293,29 @@ export class Session {
         this.p.logger.info('History Crawl finished', { session: this.p.name });
         void this.enterChangelogCrawl();
       }
+      void this.checkpoint().catch(() => undefined);
       void this.snapshotter?.tick().catch((e: unknown) => {
         this.p.logger.warn('could not save a snapshot', { error: e instanceof Error ? e.message : String(e) });
       });
     }, 1000);
     this.ticker.unref();
+  }
+
+  /** Follows `gsyncd checkpoint`: a time set in the session's checkpoint file, completed when done. */
+  private async checkpoint(): Promise<void> {
+    const cp = await readCheckpoint(this.p.sessionDir);
+    const current = this.p.status.current.checkpoint;
+    if (cp === undefined) return;
+    if (cp !== current.time) {
+      this.p.status.update((s) => ({ ...s, checkpoint: { time: cp, completed: false, completion_time: null } }));
+      this.p.logger.info('checkpoint set', { time: cp });
+      return;
+    }
+    if (current.completed || !this.doneBefore(Date.parse(cp))) return;
+    const completion = new Date().toISOString();
+    this.p.status.update((s) => ({ ...s, checkpoint: { time: cp, completed: true, completion_time: completion } }));
+    await this.p.status.flush();
+    this.p.logger.info('checkpoint completed', { time: cp, completion_time: completion });
   }
 
   /** The first connection decides whether the slave can be reached at all: exit 3 if not. */
@@ -364,7 +388,7 @@ export class Session {
   }
 
   private queue(path: string, recursive: boolean): void {
-    const folded = this.changes.add(path, recursive, Date.now());
+    const folded = this.changes.add(path, recursive, this.queueSince ?? Date.now());
     if (folded) {
       this.p.logger.warn('queue bound reached; resyncing a subtree as a whole', {
         subtree: folded.folded || '.',
@@ -375,7 +399,36 @@ export class Session {
     this.p.status.update((s) => ({ ...s, pending: this.changes.size }));
   }
 
+  /** Batches in flight and the oldest change each carries (for checkpoints). */
+  private readonly inFlight = new Map<number, number>();
+  private batchSeq = 0;
+  /** Set while queueing changes whose time is unknown (History Crawl). */
+  private queueSince: number | undefined;
+
   private async handleBatch(entries: readonly Entry[]): Promise<void> {
+    const id = ++this.batchSeq;
+    this.inFlight.set(id, Math.min(...entries.map((e) => e.since)));
+    try {
+      await this.runOneBatch(entries);
+    } finally {
+      this.inFlight.delete(id);
+    }
+  }
+
+  /**
+   * Whether everything changed on the master before `t` (ms) is on the slave: live, the
+   * watcher has had time to deliver the events of changes before t, and no queued or running
+   * change is that old.
+   */
+  private doneBefore(t: number): boolean {
+    if (!this.live || Date.now() < t + SETTLE_MS) return false;
+    const oldest = this.changes.oldestSince();
+    if (oldest !== undefined && oldest <= t) return false;
+    for (const since of this.inFlight.values()) if (since <= t) return false;
+    return true;
+  }
+
+  private async runOneBatch(entries: readonly Entry[]): Promise<void> {
     const { logger } = this.p;
     const now = Date.now();
     const masterProblem = await this.masterProblem();
