@@ -3,7 +3,6 @@
  * gsyncd for the same paths' type, size, mtime, mode, link target (and SHA-256) and compares
  * them with its own. It runs beside the next batch, never in front of it.
  */
-import type { Logger } from '../log/logger.js';
 import type { SlaveChannel } from '../transport/slave-channel.js';
 import type { PathReport } from '../verify/entry.js';
 import { sameEntry, statPath } from '../verify/stat-path.js';
@@ -31,7 +30,6 @@ export interface ConfirmDeps {
   readonly masterRoot: string;
   readonly channel: SlaveChannel;
   readonly checksum: boolean;
-  readonly logger: Logger;
   /** Whether a newer change of the path is queued: then the difference is expected. */
   readonly pending: (path: string) => boolean;
 }

@@ -54,7 +54,6 @@ export class Confirmer {
       masterRoot: this.d.masterRoot,
       channel,
       checksum: this.d.options.verifyChecksum,
-      logger: this.d.logger,
       pending: this.d.pending,
     })
       .then((mismatches) => {

@@ -212,12 +212,18 @@ export class Session {
     this.p.logger.info('Changelog Crawl started', { session: this.p.name, pending: this.changes.size });
   }
 
+  /** Whether the slave root holds anything. The handshake has just looked, where there is one (a restricted slave would refuse rsync --list-only). */
+  private async slaveHasFilesNow(): Promise<boolean> {
+    const hello = this.p.link?.reply;
+    if (hello) return !hello.empty;
+    const localSlave = this.p.slave.kind === 'local' ? this.p.slave.path : undefined;
+    return slaveHasFiles(this.plan, localSlave, this.p.options.rsyncCommand, this.p.runRsync);
+  }
+
   private async slaveEmptyButMasterNot(): Promise<boolean> {
     if (await isEmptyDir(this.p.master.path)) return false;
-    const hello = this.p.link?.reply;
-    if (hello) return hello.empty;
-    const localSlave = this.p.slave.kind === 'local' ? this.p.slave.path : undefined;
-    return !(await slaveHasFiles(this.plan, localSlave, this.p.options.rsyncCommand, this.p.runRsync).catch(() => true));
+    // A slave that cannot be listed is not taken for empty: the History Crawl stays possible.
+    return !(await this.slaveHasFilesNow().catch(() => true));
   }
 
   /** The slave root's identity, to tell the slave the saved state was made for from a new one. */
@@ -335,11 +341,7 @@ export class Session {
 
   private async guardEmptyMaster(): Promise<void> {
     if (this.p.options.allowEmptyMaster || !(await isEmptyDir(this.p.master.path))) return;
-    const localSlave = this.p.slave.kind === 'local' ? this.p.slave.path : undefined;
-    // The handshake has just looked (a restricted slave would refuse rsync --list-only).
-    const hello = this.p.link?.reply;
-    const slaveHas = hello ? !hello.empty : await slaveHasFiles(this.plan, localSlave, this.p.options.rsyncCommand, this.p.runRsync);
-    if (!slaveHas) return;
+    if (!(await this.slaveHasFilesNow())) return;
     throw new GsyncdError(
       `master ${this.p.master.path} is empty but the slave ${this.p.status.current.slave} is not; ` +
         'refusing to empty the slave (an unmounted disk?). Pass --allow-empty-master if this is intended',
