@@ -156,7 +156,10 @@ export class Session {
           },
           onLost: (path, reason) => {
             logger.warn('watcher lost events; resyncing the subtree', { path: path || '.', reason });
+            // A loss is a change like any other: it holds back snapshots and starts a batch now.
+            this.lastEventAt = Date.now();
             this.queue(path, true);
+            this.scheduler.kick();
           },
         });
       }
