@@ -158,7 +158,8 @@ export class Session {
             logger.warn('watcher lost events; resyncing the subtree', { path: path || '.', reason });
             // A loss is a change like any other: it holds back snapshots and starts a batch now.
             this.lastEventAt = Date.now();
-            this.queue(path, true);
+            // The lost changes are of unknown age: a checkpoint waits for this resync.
+            this.queue(path, true, 0);
             this.scheduler.kick();
           },
         });
@@ -180,7 +181,7 @@ export class Session {
         stopSignal: this.stopping.signal,
         afterRun: (r) => {
           // Files created and deleted while the crawl walked the tree: see sent-recheck.ts.
-          if (!this.p.options.once) this.recheckSent(r);
+          if (!this.p.options.once) this.recheckSent(r, 0);
           this.logRsyncOutput(r);
         },
         countFailure: () => {
@@ -265,10 +266,8 @@ export class Session {
     const events = await changesSinceSnapshot(this.p.master.path, saved.snapshotFile, this.p.matcher.ignoredDirNames);
     const pending = await saved.pending();
     // Changed at some unknown time before now: as old as can be, for checkpoints.
-    this.queueSince = 0;
-    for (const e of events) this.queueEvent(e);
-    for (const e of pending) this.queue(e.path, e.recursive);
-    this.queueSince = undefined;
+    for (const e of events) this.queueEvent(e, 0);
+    for (const e of pending) this.queue(e.path, e.recursive, 0);
     this.p.logger.info('History Crawl started', {
       since: decision.marker.snapshotAt,
       changes: events.length,
@@ -354,46 +353,50 @@ export class Session {
 
   private onEvents(events: readonly ChangeEvent[]): void {
     this.lastEventAt = Date.now();
-    for (const e of events) this.queueEvent(e);
+    // An event arrives up to SETTLE_MS after its change: stamp it that old, so that a checkpoint
+    // set between a change and its event still waits for it.
+    const origin = this.lastEventAt - SETTLE_MS;
+    for (const e of events) this.queueEvent(e, origin);
     this.scheduler.kick();
   }
 
-  private queueEvent(e: ChangeEvent): void {
+  private queueEvent(e: ChangeEvent, origin: number): void {
     this.confirmer.changed(e.path);
     // A name that is not valid UTF-8 came back lossy (U+FFFD): send its directory instead.
     if (e.path.includes('\uFFFD')) {
-      this.queue(parentOf(e.path), true);
+      this.queue(parentOf(e.path), true, origin);
       return;
     }
     const verdict = this.p.matcher.verdictUntyped(e.path);
     if (verdict === 'exclude') {
       // Not sent, but its directory's mtime changed, as a plain `rsync -a --exclude` would copy.
-      this.queueDirAttrs(parentOf(e.path));
+      this.queueDirAttrs(parentOf(e.path), origin);
       return;
     }
     // A rule for directories only, and the type is unknown: let rsync judge within the parent.
     if (verdict === 'depends-on-type') {
-      this.queue(parentOf(e.path), true);
+      this.queue(parentOf(e.path), true, origin);
       return;
     }
     if (e.kind === 'delete' && this.p.options.ignoreDeletes) {
       // The delete is not sent; the directory's new mtime is.
-      this.queueDirAttrs(parentOf(e.path));
+      this.queueDirAttrs(parentOf(e.path), origin);
       return;
     }
     // Whatever is a directory when the batch is built is sent whole: it may have appeared with
     // content the watcher never saw (moved in), and @parcel/watcher reports a file replaced by
     // a directory as an "update". The root's own update is only its attributes.
-    this.queue(e.path, e.kind !== 'delete' && e.path !== '');
+    this.queue(e.path, e.kind !== 'delete' && e.path !== '', origin);
   }
 
   /** A directory's own attributes (mtime, mode), not its content. */
-  private queueDirAttrs(dir: string): void {
-    if (dir === '' || this.p.matcher.verdict(dir, true) === 'include') this.queue(dir, false);
+  private queueDirAttrs(dir: string, origin: number): void {
+    if (dir === '' || this.p.matcher.verdict(dir, true) === 'include') this.queue(dir, false, origin);
   }
 
-  private queue(path: string, recursive: boolean): void {
-    const folded = this.changes.add(path, recursive, this.queueSince ?? Date.now());
+  /** `origin`: when the change may have happened at the earliest (for checkpoints). */
+  private queue(path: string, recursive: boolean, origin?: number): void {
+    const folded = this.changes.add(path, recursive, Date.now(), origin);
     if (folded) {
       this.p.logger.warn('queue bound reached; resyncing a subtree as a whole', {
         subtree: folded.folded || '.',
@@ -404,15 +407,13 @@ export class Session {
     this.p.status.update((s) => ({ ...s, pending: this.changes.size }));
   }
 
-  /** Batches in flight and the oldest change each carries (for checkpoints). */
+  /** Batches in flight, and rechecks after them, with the oldest origin each carries (for checkpoints). */
   private readonly inFlight = new Map<number, number>();
   private batchSeq = 0;
-  /** Set while queueing changes whose time is unknown (History Crawl). */
-  private queueSince: number | undefined;
 
   private async handleBatch(entries: readonly Entry[]): Promise<void> {
     const id = ++this.batchSeq;
-    this.inFlight.set(id, Math.min(...entries.map((e) => e.since)));
+    this.inFlight.set(id, Math.min(...entries.map((e) => e.origin)));
     try {
       await this.runOneBatch(entries);
     } finally {
@@ -427,7 +428,7 @@ export class Session {
    */
   private doneBefore(t: number): boolean {
     if (!this.live || Date.now() < t + SETTLE_MS) return false;
-    const oldest = this.changes.oldestSince();
+    const oldest = this.changes.oldestOrigin();
     if (oldest !== undefined && oldest <= t) return false;
     for (const since of this.inFlight.values()) if (since <= t) return false;
     return true;
@@ -455,7 +456,7 @@ export class Session {
     };
     logger.debug('batch starting', { paths: entries.length, first: entries[0]?.path, recursive: entries.filter((e) => e.recursive).length });
     const result = await runBatch(entries, deps, this.killing.signal);
-    for (const run of result.runs) if (run.recursive) this.recheckSent(run.result);
+    for (const run of result.runs) if (run.recursive) this.recheckSent(run.result, Math.min(...entries.map((e) => e.origin)));
     for (const run of result.runs) logger.debug('rsync run', { recursive: run.recursive, paths: run.paths.slice(0, 20).join('|'), exit: run.result.exit.code });
     for (const run of result.runs) this.logRsyncOutput(run.result);
     const exitCodes = result.runs.map((r) => r.result.exit.code);
@@ -535,18 +536,22 @@ export class Session {
   }
 
   /** See sent-recheck.ts; deletes are only queued when deletes propagate. */
-  private recheckSent(r: RsyncResult): void {
+  private recheckSent(r: RsyncResult, origin: number): void {
     if (this.p.options.ignoreDeletes || r.sent === undefined || r.sent.paths.length === 0) return;
     this.rechecks++;
+    // Until it has looked, the recheck holds back checkpoints as its batch did.
+    const id = ++this.batchSeq;
+    this.inFlight.set(id, origin);
     scheduleRecheck(r.sent, {
       done: () => {
         this.rechecks--;
+        this.inFlight.delete(id);
       },
       masterRoot: this.p.master.path,
       logger: this.p.logger,
       pending: (path) => this.changes.has(path),
       queueDeletes: (paths) => {
-        for (const path of paths) this.queue(path, false);
+        for (const path of paths) this.queue(path, false, origin);
         this.scheduler.kick();
       },
     });

@@ -15,6 +15,11 @@ export interface Entry {
   readonly recursive: boolean;
   /** When the path was first queued (ms), for the batch-delay bound. */
   readonly since: number;
+  /**
+   * The earliest time (ms) the change it stands for may have happened, for checkpoints: an
+   * event arrives after its change, and a History Crawl's changes are of unknown age (0).
+   */
+  readonly origin: number;
   /** Attempts already made after failures, for backoff and give-up. */
   readonly attempts: number;
   /** Not to be sent before this time (ms): backoff after a failure. */
@@ -41,16 +46,21 @@ export class ChangeSet {
   }
 
   /** Queues a change; returns what was folded when the bound was hit. */
-  add(path: string, recursive: boolean, now: number): Overflow | undefined {
-    if (this.coveredByAncestor(path)) return undefined;
-    const prev = this.entries.get(path);
-    if (prev) {
-      if (recursive && !prev.recursive) this.makeRecursive(path, { ...prev, notBefore: 0 });
-      // A new change makes a path that was backing off due again.
-      else if (prev.notBefore > now) this.entries.set(path, { ...prev, notBefore: 0 });
+  add(path: string, recursive: boolean, now: number, origin: number = now): Overflow | undefined {
+    const ancestor = this.coveringAncestor(path);
+    if (ancestor) {
+      if (origin < ancestor.origin) this.entries.set(ancestor.path, { ...ancestor, origin });
       return undefined;
     }
-    const entry: Entry = { path, recursive, since: now, attempts: 0, notBefore: 0 };
+    const prev = this.entries.get(path);
+    if (prev) {
+      const merged = { ...prev, origin: Math.min(prev.origin, origin) };
+      if (recursive && !prev.recursive) this.makeRecursive(path, { ...merged, notBefore: 0 });
+      // A new change makes a path that was backing off due again.
+      else this.entries.set(path, prev.notBefore > now ? { ...merged, notBefore: 0 } : merged);
+      return undefined;
+    }
+    const entry: Entry = { path, recursive, since: now, origin, attempts: 0, notBefore: 0 };
     if (recursive) this.makeRecursive(path, entry);
     else this.entries.set(path, entry);
     let overflow: Overflow | undefined;
@@ -64,11 +74,18 @@ export class ChangeSet {
   /** Puts back entries of a batch that failed, keeping their age and counting the attempt. */
   requeue(entries: readonly Entry[], notBefore: number, now: number): void {
     for (const e of entries) {
-      if (this.coveredByAncestor(e.path)) continue;
+      const ancestor = this.coveringAncestor(e.path);
+      if (ancestor) {
+        if (e.origin < ancestor.origin) this.entries.set(ancestor.path, { ...ancestor, origin: e.origin });
+        continue;
+      }
       const current = this.entries.get(e.path);
-      // A newer change since the batch started takes precedence: it is due now.
+      // A newer change since the batch started takes precedence: it is due now; the older
+      // origin stays, so that a checkpoint still waits for it.
       if (current) {
-        if (e.recursive && !current.recursive) this.makeRecursive(e.path, current);
+        const merged = { ...current, origin: Math.min(current.origin, e.origin) };
+        if (e.recursive && !current.recursive) this.makeRecursive(e.path, merged);
+        else this.entries.set(e.path, merged);
         continue;
       }
       const again: Entry = { ...e, attempts: e.attempts + 1, notBefore };
@@ -83,6 +100,13 @@ export class ChangeSet {
   oldestSince(): number | undefined {
     let oldest: number | undefined;
     for (const e of this.entries.values()) if (oldest === undefined || e.since < oldest) oldest = e.since;
+    return oldest;
+  }
+
+  /** The earliest origin of any queued change, or undefined when empty. */
+  oldestOrigin(): number | undefined {
+    let oldest: number | undefined;
+    for (const e of this.entries.values()) if (oldest === undefined || e.origin < oldest) oldest = e.origin;
     return oldest;
   }
 
@@ -115,10 +139,13 @@ export class ChangeSet {
     return [...this.entries.values()];
   }
 
-  private coveredByAncestor(path: string): boolean {
-    if (this.recursiveCount === 0) return false;
-    for (const a of ancestorsOf(path)) if (this.entries.get(a)?.recursive) return true;
-    return false;
+  private coveringAncestor(path: string): Entry | undefined {
+    if (this.recursiveCount === 0) return undefined;
+    for (const a of ancestorsOf(path)) {
+      const e = this.entries.get(a);
+      if (e?.recursive) return e;
+    }
+    return undefined;
   }
 
   /**
@@ -127,15 +154,17 @@ export class ChangeSet {
    */
   private makeRecursive(path: string, base: Entry): void {
     let since = base.since;
+    let origin = base.origin;
     for (const [p, e] of this.entries) {
       if (isWithin(p, path)) {
         this.entries.delete(p);
         if (e.recursive) this.recursiveCount--;
         since = Math.min(since, e.since);
+        origin = Math.min(origin, e.origin);
       }
     }
     this.recursiveCount++;
-    this.entries.set(path, { ...base, path, recursive: true, since });
+    this.entries.set(path, { ...base, path, recursive: true, since, origin });
   }
 
   /**
@@ -154,7 +183,8 @@ export class ChangeSet {
     const folded = bestCount > 1 ? best : '';
     const before = this.entries.size;
     const oldest = this.oldestSince() ?? now;
-    this.makeRecursive(folded, { path: folded, recursive: true, since: oldest, attempts: 0, notBefore: 0 });
+    const origin = this.oldestOrigin() ?? now;
+    this.makeRecursive(folded, { path: folded, recursive: true, since: oldest, origin, attempts: 0, notBefore: 0 });
     return { folded, removed: before - this.entries.size };
   }
 }

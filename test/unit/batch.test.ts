@@ -5,7 +5,7 @@ import { planRuns, worst, type PathState } from '../../src/sync/batch.js';
 import type { Entry } from '../../src/sync/change-set.js';
 import type { RsyncOutcome } from '../../src/sync/exit-codes.js';
 
-const entry = (path: string, recursive = false): Entry => ({ path, recursive, since: 0, attempts: 0, notBefore: 0 });
+const entry = (path: string, recursive = false): Entry => ({ path, recursive, since: 0, origin: 0, attempts: 0, notBefore: 0 });
 
 describe('planRuns', () => {
   type Plan = ReturnType<typeof planRuns>;

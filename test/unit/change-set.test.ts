@@ -24,7 +24,7 @@ describe('ChangeSet: coalescing', () => {
     assert.equal(cs.size, 1);
     assert.ok(cs.has('a'));
     assert.ok(!cs.has('b'));
-    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: false, since: 1, attempts: 0, notBefore: 0 }]);
+    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: false, since: 1, origin: 1, attempts: 0, notBefore: 0 }]);
   });
 });
 
@@ -53,7 +53,7 @@ describe('ChangeSet: recursive entries', () => {
     const cs = new ChangeSet(100);
     cs.add('a', F, 1);
     cs.add('a', T, 5);
-    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: true, since: 1, attempts: 0, notBefore: 0 }]);
+    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: true, since: 1, origin: 1, attempts: 0, notBefore: 0 }]);
   });
 
   // An absorbed change has waited since it was queued: the batch-delay bound counts from then.
@@ -63,6 +63,27 @@ describe('ChangeSet: recursive entries', () => {
     cs.add('a', T, 5);
     assert.equal(cs.snapshot()[0]?.since, 1);
     assert.equal(cs.oldestSince(), 1);
+  });
+
+  // Checkpoints wait for the oldest change an entry stands for, however it was merged.
+  it('keeps the earliest origin through merges, absorption, requeues and folds', () => {
+    const cs = new ChangeSet(100);
+    cs.add('a', F, 10, 9);
+    cs.add('a', F, 11, 3);
+    assert.equal(cs.snapshot()[0]?.origin, 3);
+    cs.add('d', T, 12, 12);
+    cs.add('d/e', F, 13, 2);
+    assert.deepEqual(cs.snapshot().map((e) => [e.path, e.origin]), [['a', 3], ['d', 2]]);
+    const taken = cs.take(10, 20, none);
+    cs.add('a', F, 21);
+    cs.requeue(taken, 0, 22);
+    assert.deepEqual(cs.snapshot().map((e) => [e.path, e.origin]).sort(), [['a', 3], ['d', 2]]);
+    assert.equal(cs.oldestOrigin(), 2);
+    const small = new ChangeSet(2);
+    small.add('x/1', F, 30, 1);
+    small.add('x/2', F, 31);
+    small.add('x/3', F, 32);
+    assert.deepEqual(small.snapshot().map((e) => [e.path, e.recursive, e.origin]), [['x', true, 1]]);
   });
 
   it('forgets a recursive entry once it is taken: paths beneath it queue again', () => {
@@ -124,18 +145,18 @@ describe('ChangeSet: requeue', () => {
     const cs = new ChangeSet(100);
     cs.add('a', F, 1);
     cs.requeue(cs.take(1, 10, none), 500, 0);
-    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: false, since: 1, attempts: 1, notBefore: 500 }]);
+    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: false, since: 1, origin: 1, attempts: 1, notBefore: 500 }]);
     cs.requeue(cs.take(1, 500, none), 2000, 0);
-    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: false, since: 1, attempts: 2, notBefore: 2000 }]);
+    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: false, since: 1, origin: 1, attempts: 2, notBefore: 2000 }]);
   });
 
-  it('lets a newer change win: the path is due now, with no attempt counted', () => {
+  it('lets a newer change win: the path is due now, with no attempt counted, and the older origin', () => {
     const cs = new ChangeSet(100);
     cs.add('a', F, 1);
     const batch = cs.take(1, 1, none);
     cs.add('a', F, 10);
     cs.requeue(batch, 500, 0);
-    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: false, since: 10, attempts: 0, notBefore: 0 }]);
+    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: false, since: 10, origin: 1, attempts: 0, notBefore: 0 }]);
   });
 
   it('makes a newer change recursive when the failed entry was', () => {
@@ -145,7 +166,7 @@ describe('ChangeSet: requeue', () => {
     cs.add('a', F, 10);
     cs.add('a/b', F, 11);
     cs.requeue(batch, 500, 0);
-    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: true, since: 10, attempts: 0, notBefore: 0 }]);
+    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: true, since: 10, origin: 1, attempts: 0, notBefore: 0 }]);
   });
 
   it('drops an entry that a queued recursive ancestor covers', () => {
@@ -164,7 +185,7 @@ describe('ChangeSet: requeue', () => {
     cs.add('a/x', F, 10);
     cs.add('a/y/z', T, 10);
     cs.requeue(batch, 500, 0);
-    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: true, since: 1, attempts: 1, notBefore: 500 }]);
+    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: true, since: 1, origin: 1, attempts: 1, notBefore: 500 }]);
   });
 
   it('makes a path that is backing off due again when it changes, keeping its attempts', () => {
@@ -172,7 +193,7 @@ describe('ChangeSet: requeue', () => {
     cs.add('a', F, 1);
     cs.requeue(cs.take(1, 1, none), 500, 0);
     cs.add('a', F, 10);
-    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: false, since: 1, attempts: 1, notBefore: 0 }]);
+    assert.deepEqual(cs.snapshot(), [{ path: 'a', recursive: false, since: 1, origin: 1, attempts: 1, notBefore: 0 }]);
   });
 
   it('keeps the bound', () => {
@@ -259,7 +280,7 @@ describe('ChangeSet: the bound', () => {
     cs.add('b', F, 9);
     assert.deepEqual(cs.add('c', F, 10), { folded: 'a', removed: 1 });
     const folded = cs.snapshot().find((e) => e.path === 'a');
-    assert.deepEqual(folded, { path: 'a', recursive: true, since: 2, attempts: 0, notBefore: 0 });
+    assert.deepEqual(folded, { path: 'a', recursive: true, since: 2, origin: 2, attempts: 0, notBefore: 0 });
   });
 
   it('takes a new path beneath a folded subtree without growing', () => {

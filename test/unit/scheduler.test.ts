@@ -217,7 +217,7 @@ describe('Scheduler', () => {
 
   it('sends an entry that is backing off when its time comes', () => {
     const r = rig({}, false);
-    r.changes.requeue([{ path: 'd1/a', recursive: false, since: 0, attempts: 0, notBefore: 5000 }], 5000, 0);
+    r.changes.requeue([{ path: 'd1/a', recursive: false, since: 0, origin: 0, attempts: 0, notBefore: 5000 }], 5000, 0);
     r.scheduler.resume();
     assert.deepEqual(r.batches.paths, []);
     r.clock.advance(4999);
