@@ -6,7 +6,8 @@ import { ExitCode, GsyncdError } from '../errors.js';
 import { runMirror } from './mirror.js';
 import { runSlave } from './slave.js';
 import { runVerify } from './verify.js';
-import { runCheckpoint, runStatus, runStop } from './status.js';
+import { runCheckpoint, runStatus } from './status.js';
+import { runPause, runResume, runStop } from './control.js';
 import { remoteTree } from '../transport/remote-tree.js';
 import { normaliseArgv } from './flags.js';
 
@@ -20,6 +21,8 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
   if (first === 'status') return runStatus(args.slice(1), process.env);
   if (first === 'stop') return runStop(args.slice(1), process.env);
   if (first === 'checkpoint') return runCheckpoint(args.slice(1), process.env);
+  if (first === 'pause') return runPause(args.slice(1), process.env);
+  if (first === 'resume') return runResume(args.slice(1), process.env);
   if (first !== undefined && COMMANDS.has(first)) {
     throw new GsyncdError(`the "${first}" command is not available in this version yet`, ExitCode.usage);
   }

@@ -3,6 +3,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { chooseConfig, loadConfig } from './config-source.js';
 
 export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   const system = '/var/lib/gsyncd';
@@ -29,3 +30,16 @@ export function defaultSessionName(master: string, slave: string): string {
 }
 
 export const SESSION_NAME = /^[A-Za-z0-9@._-]{1,100}$/;
+
+/**
+ * The state directory for the control commands: --state-dir, else $GSYNCD_STATE_DIR, else
+ * the config file's `state-dir` (where the sessions of that file keep theirs), else the default.
+ */
+export async function stateDirOf(flag: string | undefined, env: NodeJS.ProcessEnv, configFlag?: string): Promise<string> {
+  if (flag !== undefined) return flag;
+  const fromEnv = env['GSYNCD_STATE_DIR'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const config = await loadConfig(chooseConfig(configFlag, env));
+  const fromFile = config.defaults['state-dir'];
+  return typeof fromFile === 'string' ? fromFile : defaultStateDir(env);
+}

@@ -1,15 +1,14 @@
-/** `gsyncd status`, `gsyncd stop SESSION` and `gsyncd checkpoint SESSION`: the control commands. */
+/** `gsyncd status` and `gsyncd checkpoint SESSION`: what a session is doing, and a point to wait for. */
 import { setTimeout as delay } from 'node:timers/promises';
 import { Command } from 'commander';
 import path from 'node:path';
 import { ExitCode, GsyncdError, usageError } from '../errors.js';
 import { parseCheckpointTime, writeCheckpoint } from '../session/checkpoint.js';
-import { isGsyncd, readSession, readSessions } from '../status/read.js';
+import { readSession, readSessions } from '../status/read.js';
 import { renderJson, renderTable } from '../status/table.js';
 import { parseCommand } from './parse-command.js';
-import { defaultStateDir } from './state-dir.js';
+import { stateDirOf } from './state-dir.js';
 
-const stateDirOf = (flag: string | undefined, env: NodeJS.ProcessEnv): string => flag ?? env['GSYNCD_STATE_DIR'] ?? defaultStateDir(env);
 
 export async function runStatus(argv: readonly string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream = process.stdout): Promise<ExitCode> {
   const cmd = new Command('gsyncd status')
@@ -24,7 +23,7 @@ export async function runStatus(argv: readonly string[], env: NodeJS.ProcessEnv,
     .allowExcessArguments(false);
   parseCommand(cmd, argv, 'status: ');
   const o = cmd.opts<{ json?: boolean; detail?: boolean; stateDir?: string }>();
-  const stateDir = stateDirOf(o.stateDir, env);
+  const stateDir = await stateDirOf(o.stateDir, env);
   const only = cmd.args[0];
   let records;
   if (only !== undefined) {
@@ -34,39 +33,6 @@ export async function runStatus(argv: readonly string[], env: NodeJS.ProcessEnv,
   } else records = await readSessions(stateDir);
   out.write(o.json ? renderJson(records) : records.length === 0 ? `No sessions in ${stateDir}\n` : renderTable(records, o.detail === true));
   return ExitCode.ok;
-}
-
-export async function runStop(argv: readonly string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream = process.stdout): Promise<ExitCode> {
-  const cmd = new Command('gsyncd stop')
-    .usage('[--state-dir DIR] SESSION')
-    .description('Stop a running session cleanly (SIGTERM: the running rsync may finish, state is kept), and wait for it.')
-    .argument('<SESSION>', 'the session')
-    .option('--state-dir <DIR>', 'where the sessions keep their state')
-    .option('--timeout <SECONDS>', 'how long to wait for it to end', '60')
-    .helpOption('-h, --help', 'show this help')
-    .configureOutput({ writeOut: (t) => out.write(t), writeErr: () => undefined })
-    .allowExcessArguments(false);
-  parseCommand(cmd, argv, 'stop: ');
-  const o = cmd.opts<{ stateDir?: string; timeout: string }>();
-  const name = cmd.args[0] ?? '';
-  const stateDir = stateDirOf(o.stateDir, env);
-  const r = await readSession(stateDir, name);
-  if (!r) throw new GsyncdError(`stop: no session "${name}" in ${stateDir}`, ExitCode.failure);
-  const pid = r.pid;
-  if (r.status === 'Stopped' || pid === undefined || !(await isGsyncd(pid))) {
-    out.write(`session ${name} is not running\n`);
-    return ExitCode.ok;
-  }
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + Number(o.timeout) * 1000;
-  while (Date.now() < deadline) {
-    if (!(await isGsyncd(pid))) {
-      out.write(`session ${name} stopped\n`);
-      return ExitCode.ok;
-    }
-    await delay(100);
-  }
-  throw new GsyncdError(`stop: session ${name} (pid ${pid}) still running after ${o.timeout} s`, ExitCode.failure);
 }
 
 export async function runCheckpoint(argv: readonly string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream = process.stdout): Promise<ExitCode> {
@@ -91,7 +57,7 @@ export async function runCheckpoint(argv: readonly string[], env: NodeJS.Process
   if (time === undefined) throw usageError(`checkpoint: TIME "${timeText}": expected now or a date and time such as 2026-11-27T06:00:00Z`);
   const timeout = o.timeout === undefined ? undefined : Number(o.timeout);
   if (timeout !== undefined && !(timeout > 0)) throw usageError(`checkpoint: --timeout: expected a number of seconds above 0, got "${o.timeout ?? ''}"`);
-  const stateDir = stateDirOf(o.stateDir, env);
+  const stateDir = await stateDirOf(o.stateDir, env);
   if (!(await readSession(stateDir, name))) throw new GsyncdError(`checkpoint: no session "${name}" in ${stateDir}`, ExitCode.failure);
   await writeCheckpoint(path.join(stateDir, name), time);
   const iso = time.toISOString();

@@ -22,8 +22,11 @@ export interface FullCrawlContext {
   readonly status: StatusWriter;
   readonly runRsync: RunRsync;
   readonly plan: RsyncPlan;
-  /** Stops the running rsync (the shutdown bound has passed). */
-  readonly killSignal: AbortSignal;
+  /** For each rsync run: aborted when the shutdown bound has passed, or by a pause. */
+  runSignal(): AbortSignal;
+  /** Resolves once not paused (or stopping). */
+  whenRunning(): Promise<void>;
+  paused(): boolean;
   /** A stop was asked: no more retries. */
   readonly stopSignal: AbortSignal;
   afterRun(r: RsyncResult): void;
@@ -34,16 +37,24 @@ export interface FullCrawlContext {
 
 /** One recursive rsync of the whole tree, retried as its exit status says. Returns whether the slave now matches. */
 export async function fullCrawl(c: FullCrawlContext): Promise<boolean> {
-const { logger, options } = c;
-const stopping = (): boolean => c.stopSignal.aborted;
+  const { logger, options } = c;
+  const stopping = (): boolean => c.stopSignal.aborted;
   for (let attempt = 0; ; attempt++) {
     await c.status.state('Initializing', 'Full Crawl');
+    await c.whenRunning();
+    if (stopping()) return false;
     logger.info('Full Crawl started', { session: c.name, master: c.master, slave: c.slave });
     const r = await c.runRsync(options.rsyncCommand, fullSyncArgv(c.plan, !options.once), {
-      signal: c.killSignal,
+      signal: c.runSignal(),
       killAfterMs: 5000,
     });
     c.afterRun(r);
+    if (c.paused() && r.exit.outcome !== 'ok' && r.exit.outcome !== 'vanished') {
+      // Stopped by a pause: on resume a new run picks up (rsync skips what already arrived).
+      logger.info('Full Crawl paused; it runs again on resume', { files: r.stats.filesTransferred, bytes: r.stats.bytes });
+      attempt--;
+      continue;
+    }
     if (r.spawnError !== undefined) {
       throw new GsyncdError(`cannot run rsync (${options.rsyncCommand}): ${r.spawnError}`, ExitCode.failure);
     }

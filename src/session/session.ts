@@ -34,6 +34,7 @@ import type { StatusWriter } from './status-writer.js';
 import type { SlaveLink } from './slave-link.js';
 import { Confirmer } from './confirmer.js';
 import { scheduleRecheck } from './sent-recheck.js';
+import { PauseGate, pauseRequested } from './pause.js';
 
 /** Attempts at a failing path before it is counted as a failure and left until it changes again. */
 const MAX_ATTEMPTS = 6;
@@ -88,6 +89,9 @@ export class Session {
   private readonly confirmer: Confirmer;
   /** The plan; a host::NAME slave learns its root in the handshake. */
   private plan: RsyncPlan;
+  /** `gsyncd pause`: nothing is sent while paused; watching and queueing go on. */
+  private readonly gate = new PauseGate();
+  private controls: NodeJS.Timeout | undefined;
 
   constructor(private readonly p: SessionParts) {
     this.plan = p.plan;
@@ -141,6 +145,13 @@ export class Session {
     const { logger, options } = this.p;
     try {
       await this.p.status.state('Initializing', 'N/A');
+      await this.followPause();
+      this.controls = setInterval(() => {
+        void this.followPause().catch((e: unknown) => {
+          logger.warn('could not read the pause request', { error: e instanceof Error ? e.message : String(e) });
+        });
+      }, 1000);
+      this.controls.unref();
       this.masterDev = (await stat(this.p.master.path)).dev;
       if (this.p.ssh) await this.connectFirst();
       if (this.p.link) {
@@ -177,7 +188,9 @@ export class Session {
         status: this.p.status,
         runRsync: this.p.runRsync,
         plan: this.plan,
-        killSignal: this.killing.signal,
+        runSignal: () => this.gate.runSignal(this.killing.signal),
+        whenRunning: () => this.gate.whenRunning(this.stopping.signal),
+        paused: () => this.gate.isPaused,
         stopSignal: this.stopping.signal,
         afterRun: (r) => {
           // Files created and deleted while the crawl walked the tree: see sent-recheck.ts.
@@ -195,7 +208,7 @@ export class Session {
 
       this.live = true;
       if (!history) await this.enterChangelogCrawl();
-      this.scheduler.resume();
+      if (!this.gate.isPaused) this.scheduler.resume();
       this.startSnapshots();
       await new Promise<void>((resolve) => {
         if (this.stopRequested()) resolve();
@@ -207,6 +220,21 @@ export class Session {
     } catch (e) {
       await this.finish(ExitCode.failure).catch(() => undefined);
       throw e;
+    }
+  }
+
+  /** Applies a pause or resume asked by `gsyncd pause|resume` (pause.ts). */
+  private async followPause(): Promise<void> {
+    const paused = await pauseRequested(this.p.sessionDir);
+    if (this.stopRequested() || !this.gate.set(paused)) return;
+    if (paused) {
+      this.scheduler.pause();
+      await this.p.status.setPaused(true);
+      this.p.logger.info('session paused', { session: this.p.name, pending: this.changes.size, stopping_rsync: this.scheduler.active });
+    } else {
+      await this.p.status.setPaused(false);
+      this.p.logger.info('session resumed', { session: this.p.name, pending: this.changes.size });
+      if (this.live) this.scheduler.resume();
     }
   }
 
@@ -455,7 +483,7 @@ export class Session {
       killAfterMs: 5000,
     };
     logger.debug('batch starting', { paths: entries.length, first: entries[0]?.path, recursive: entries.filter((e) => e.recursive).length });
-    const result = await runBatch(entries, deps, this.killing.signal);
+    const result = await runBatch(entries, deps, this.gate.runSignal(this.killing.signal));
     for (const run of result.runs) if (run.recursive) this.recheckSent(run.result, Math.min(...entries.map((e) => e.origin)));
     for (const run of result.runs) logger.debug('rsync run', { recursive: run.recursive, paths: run.paths.slice(0, 20).join('|'), exit: run.result.exit.code });
     for (const run of result.runs) this.logRsyncOutput(run.result);
@@ -466,9 +494,9 @@ export class Session {
       seconds: result.seconds.toFixed(3),
       rsync_exit: exitCodes.length === 0 ? 0 : Math.max(...exitCodes),
     };
-    if (this.killing.signal.aborted && result.outcome !== 'ok') {
-      // Stopped by shutdown: the paths stay queued.
-      this.changes.requeue(entries, 0, Date.now());
+    if ((this.killing.signal.aborted || this.gate.isPaused) && result.outcome !== 'ok') {
+      // Stopped by shutdown or a pause: the paths stay queued, and that was no attempt.
+      this.changes.requeue(entries, 0, Date.now(), false);
       return;
     }
     switch (result.outcome) {
@@ -613,6 +641,7 @@ export class Session {
   private async finish(code: ExitCode): Promise<ExitCode> {
     const { logger, options } = this.p;
     if (this.ticker) clearInterval(this.ticker);
+    if (this.controls) clearInterval(this.controls);
     // A clean stop while live saves a snapshot, taken while still watching: events of changes
     // made just before it arrive within the settle time and join the pending set.
     let final: Date | undefined;

@@ -71,8 +71,11 @@ export class ChangeSet {
     return overflow;
   }
 
-  /** Puts back entries of a batch that failed, keeping their age and counting the attempt. */
-  requeue(entries: readonly Entry[], notBefore: number, now: number): void {
+  /**
+   * Puts back entries of a batch that failed, keeping their age and counting the attempt
+   * (not for a batch that was interrupted by a stop or a pause: that was no attempt).
+   */
+  requeue(entries: readonly Entry[], notBefore: number, now: number, countAttempt = true): void {
     for (const e of entries) {
       const ancestor = this.coveringAncestor(e.path);
       if (ancestor) {
@@ -88,7 +91,7 @@ export class ChangeSet {
         else this.entries.set(e.path, merged);
         continue;
       }
-      const again: Entry = { ...e, attempts: e.attempts + 1, notBefore };
+      const again: Entry = { ...e, attempts: e.attempts + (countAttempt ? 1 : 0), notBefore };
       if (e.recursive) this.makeRecursive(e.path, again);
       else this.entries.set(e.path, again);
     }
