@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatProblem, parseConfig, type ConfigFile } from '../config/file.js';
+import { formatProblem, parseConfig, type ConfigFile, type Settings } from '../config/file.js';
+import { NOT_PER_SESSION, SESSION_CONFIG } from '../config/session-file.js';
 import { usageError } from '../errors.js';
 
 export const SYSTEM_CONFIG = '/etc/gsyncd/gsyncd.conf';
@@ -40,4 +41,24 @@ export async function loadConfig(choice: ConfigChoice): Promise<ConfigFile> {
     throw usageError(config.problems.map((p) => formatProblem(choice.file, p)).join('\ngsyncd: '));
   }
   return config;
+}
+
+/** A session's own config file (`config set`), when it has one; its problems are `file:line`, exit 2. */
+export async function loadSessionConfig(sessionDir: string): Promise<{ readonly file: string; readonly settings: Settings }> {
+  const file = path.join(sessionDir, SESSION_CONFIG);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { file, settings: {} };
+    throw usageError(`${file}: cannot read session config (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const parsed = parseConfig(text, file);
+  const problems = [...parsed.problems];
+  if (parsed.sessions.size > 0 || parsed.volumes.size > 0) problems.push({ line: 1, message: 'a session config holds options only, no [sections]' });
+  for (const name of Object.keys(parsed.defaults)) {
+    if (NOT_PER_SESSION.has(name)) problems.push({ line: 1, message: `${name}: cannot be set per session` });
+  }
+  if (problems.length > 0) throw usageError(problems.map((p) => formatProblem(file, p)).join('\ngsyncd: '));
+  return { file, settings: parsed.defaults };
 }

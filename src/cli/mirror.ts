@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { envSettings, layer, toOptions, type Options } from '../config/options.js';
-import type { ConfigFile } from '../config/file.js';
+import type { ConfigFile, Settings } from '../config/file.js';
 import { describeEndpoint, parseEndpoint, type Endpoint, type LocalEndpoint } from '../endpoint/parse.js';
 import { ExitCode, GsyncdError, usageError } from '../errors.js';
 import { compileMatcher } from '../filter/matcher.js';
@@ -22,17 +22,20 @@ import { SlaveLink } from '../session/slave-link.js';
 import { splitWords } from '../transport/shell-words.js';
 import { createChangeSource } from '../watch/create.js';
 import { addTunableOptions, flagSettings, type FilterCollector } from './flags.js';
-import { chooseConfig, loadConfig } from './config-source.js';
+import { chooseConfig, loadConfig, loadSessionConfig } from './config-source.js';
 import { checkMaster, checkSlave, checkTool, readFilterFiles, resolveMasterVolume } from './prepare.js';
 import { SESSION_NAME, defaultSessionName, defaultStateDir } from './state-dir.js';
 import { VERSION } from './version.js';
 import { parseCommand } from './parse-command.js';
 
 interface Parsed {
+  /** Before the session's own config file is known (it cannot change the name or state-dir). */
   readonly options: Options;
   readonly config: ConfigFile;
   readonly masterSpec: string;
   readonly slaveSpec: string;
+  /** The options again, with the session's own config (`config set`) in its place. */
+  withSessionConfig(settings: Settings): Options;
 }
 
 const words = (text: string, what: string): string[] => {
@@ -53,8 +56,8 @@ export function mirrorProgram(filters: FilterCollector): Command {
         'Other commands: gsyncd status, gsyncd stop SESSION, gsyncd checkpoint SESSION, gsyncd verify MASTER SLAVE,\n' +
         'gsyncd slave (see gsyncd COMMAND --help)',
     )
-    .argument('<MASTER>', 'the directory to mirror')
-    .argument('<SLAVE>', 'where the mirror lives')
+    .argument('[MASTER]', 'the directory to mirror (default: master: of the [session NAME] section)')
+    .argument('[SLAVE]', 'where the mirror lives (default: slave: of the [session NAME] section)')
     .version(VERSION, '-V, --version')
     .helpOption('-h, --help', 'show this help')
     .exitOverride()
@@ -77,8 +80,21 @@ export async function parseMirrorArgs(argv: readonly string[], env: NodeJS.Proce
   const sessionName = (cli['session'] ?? fromEnv['session'] ?? config.defaults['session']) as string | undefined;
   const section = sessionName !== undefined ? (config.sessions.get(sessionName) ?? {}) : {};
   const options = toOptions(layer(config.defaults, section, fromEnv, cli));
-  const [masterSpec = '', slaveSpec = ''] = cmd.args;
-  return { options, config, masterSpec, slaveSpec };
+  const [masterSpec, slaveSpec] = endpointsOf(cmd.args, sessionName, config);
+  return { options, config, masterSpec, slaveSpec, withSessionConfig: (own) => toOptions(layer(config.defaults, section, own, fromEnv, cli)) };
+}
+
+/** MASTER and SLAVE as given, else from the session's section (how `gsyncd monitor` starts a worker). */
+function endpointsOf(args: readonly string[], sessionName: string | undefined, config: ConfigFile): [string, string] {
+  const [master, slave] = args;
+  if (master !== undefined && slave !== undefined) return [master, slave];
+  if (master !== undefined) throw usageError(`missing SLAVE after MASTER ${master}`);
+  const ends = sessionName === undefined ? undefined : config.endpoints.get(sessionName);
+  if (ends?.master !== undefined && ends.slave !== undefined) return [ends.master, ends.slave];
+  if (sessionName !== undefined && ends) {
+    throw usageError(`${config.file}:${ends.line}: [session ${sessionName}]: needs master: and slave: to run without MASTER and SLAVE`);
+  }
+  throw usageError('missing MASTER and SLAVE (or --session NAME with master: and slave: in its [session NAME] section); see gsyncd --help');
 }
 
 function rsyncPlan(o: Options, master: LocalEndpoint, slave: Endpoint, rsh: string | undefined): RsyncPlan {
@@ -104,20 +120,23 @@ function rsyncPlan(o: Options, master: LocalEndpoint, slave: Endpoint, rsh: stri
 }
 
 export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ExitCode> {
-  const { options: o, config, masterSpec, slaveSpec } = await parseMirrorArgs(argv, env);
+  const parsed = await parseMirrorArgs(argv, env);
+  const { config, masterSpec, slaveSpec } = parsed;
+  let o = parsed.options;
   const masterParsed = parseEndpoint(masterSpec, process.cwd());
   if (!masterParsed.ok) throw usageError(`MASTER ${masterSpec}: ${masterParsed.reason}`);
   const slaveParsed = parseEndpoint(slaveSpec, process.cwd());
   if (!slaveParsed.ok) throw usageError(`SLAVE ${slaveSpec}: ${slaveParsed.reason}`);
   const master = await checkMaster(resolveMasterVolume(masterParsed.endpoint, config.volumes, config.file));
   const slave = await checkSlave(slaveParsed.endpoint, master);
-  const filterFiles = await readFilterFiles(o.filters);
-  const matcher = compileMatcher(o.filters, filterFiles);
-  if (matcher.problems[0] !== undefined) throw usageError(`--filter: ${matcher.problems[0]}`);
-
   const name = o.session ?? defaultSessionName(master.path, describeEndpoint(slave));
   if (!SESSION_NAME.test(name)) throw usageError(`--session ${name}: use letters, digits and . _ - @ only`);
   const sessionDir = path.join(o.stateDir ?? defaultStateDir(env), name);
+  const own = await loadSessionConfig(sessionDir);
+  if (Object.keys(own.settings).length > 0) o = parsed.withSessionConfig(own.settings);
+  const filterFiles = await readFilterFiles(o.filters);
+  const matcher = compileMatcher(o.filters, filterFiles);
+  if (matcher.problems[0] !== undefined) throw usageError(`--filter: ${matcher.problems[0]}`);
   try {
     mkdirSync(sessionDir, { recursive: true });
   } catch (e) {

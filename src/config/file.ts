@@ -21,15 +21,24 @@ export interface ConfigFile {
   /** Top level, `[vars]` or `[defaults]`. */
   readonly defaults: Settings;
   readonly sessions: ReadonlyMap<string, Settings>;
+  /** `master:` and `slave:` of each `[session NAME]` that names them: what `gsyncd monitor` runs. */
+  readonly endpoints: ReadonlyMap<string, SessionEndpoints>;
   /** `[volume NAME]`: a `path` plus tunables for sessions that use it. */
   readonly volumes: ReadonlyMap<string, { readonly path: string | undefined; readonly settings: Settings }>;
   readonly problems: readonly ConfigProblem[];
 }
 
+export interface SessionEndpoints {
+  master?: string;
+  slave?: string;
+  /** The line of the section header, for messages. */
+  readonly line: number;
+}
+
 type Section = { kind: 'defaults' } | { kind: 'session'; name: string } | { kind: 'volume'; name: string };
 
 const SECTION = /^\[\s*([^\]]*?)\s*\]\s*(?:[#;].*)?$/;
-const ENTRY = /^([A-Za-z0-9_.-]+)\s*[:=]\s*(.*)$/;
+export const ENTRY = /^([A-Za-z0-9_.-]+)\s*[:=]\s*(.*)$/;
 
 function parseSection(header: string): Section | string {
   const [kind = '', ...rest] = header.split(/\s+/);
@@ -54,6 +63,7 @@ const merge = (into: Settings, key: string, value: Value): void => {
 export function parseConfig(text: string, file: string): ConfigFile {
   const defaults: Settings = {};
   const sessions = new Map<string, Settings>();
+  const endpoints = new Map<string, SessionEndpoints>();
   const volumes = new Map<string, { path: string | undefined; settings: Settings }>();
   const problems: ConfigProblem[] = [];
   let section: Section = { kind: 'defaults' };
@@ -78,6 +88,7 @@ export function parseConfig(text: string, file: string): ConfigFile {
       else if (parsed.kind === 'session') {
         target = sessions.get(parsed.name) ?? {};
         sessions.set(parsed.name, target);
+        if (!endpoints.has(parsed.name)) endpoints.set(parsed.name, { line });
       } else {
         const vol = volumes.get(parsed.name) ?? { path: undefined, settings: {} };
         volumes.set(parsed.name, vol);
@@ -100,7 +111,17 @@ export function parseConfig(text: string, file: string): ConfigFile {
       if (rawValue === '') problems.push({ line, message: 'path: expected a directory, got nothing' });
       return;
     }
+    if (section.kind === 'session' && (key === 'master' || key === 'slave')) {
+      const ends = endpoints.get(section.name);
+      if (ends) ends[key] = rawValue;
+      if (rawValue === '') problems.push({ line, message: `${key}: expected ${key === 'master' ? 'a directory' : 'a slave (/path, host:/path, ssh://…, host::NAME)'}, got nothing` });
+      return;
+    }
     const tunable = findTunable(key);
+    if (!tunable && (key === 'master' || key === 'slave')) {
+      problems.push({ line, message: `${key}: only valid in a [session NAME] section` });
+      return;
+    }
     if (!tunable) {
       problems.push({ line, message: `${entry[1] ?? key}: unknown option${didYouMean(key, allNames())}` });
       return;
@@ -117,7 +138,7 @@ export function parseConfig(text: string, file: string): ConfigFile {
     merge(target, tunable.name, parsed.value);
   });
 
-  return { file, defaults, sessions, volumes, problems };
+  return { file, defaults, sessions, endpoints, volumes, problems };
 }
 
 export const formatProblem = (file: string, p: ConfigProblem): string => `${file}:${p.line}: ${p.message}`;

@@ -119,6 +119,23 @@ describe('parseConfig: sections', () => {
     assert.deepEqual(c.sessions.get('db'), {});
   });
 
+  it('reads master: and slave: of a [session NAME], with the line of its header', () => {
+    const c = clean(lines('[session web]', 'master: /srv/www', 'slave = backup@host:/srv/www', 'sync-jobs: 2', '[session half]', 'master: /x', '[session none]'));
+    assert.deepEqual(c.endpoints.get('web'), { line: 1, master: '/srv/www', slave: 'backup@host:/srv/www' });
+    assert.deepEqual(c.endpoints.get('half'), { line: 5, master: '/x' });
+    assert.deepEqual(c.endpoints.get('none'), { line: 7 });
+    assert.deepEqual(c.sessions.get('web'), { 'sync-jobs': 2 });
+  });
+
+  it('refuses master: and slave: outside a [session NAME]', () => {
+    const c = parseConfig(lines('master: /srv', '[volume v]', 'slave: /x', '[session s]', 'master:'), 'f');
+    assert.deepEqual(c.problems.map((p) => [p.line, p.message]), [
+      [1, 'master: only valid in a [session NAME] section'],
+      [3, 'slave: only valid in a [session NAME] section'],
+      [5, 'master: expected a directory, got nothing'],
+    ]);
+  });
+
   it('reads [volume NAME] with its path and its tunables', () => {
     const c = clean(lines('[volume data]', 'path = /srv/data', 'sync-jobs: 2', '[volume quoted]', 'path: "/srv/with # hash"', '[volume bare]'));
     assert.deepEqual(c.volumes.get('data'), { path: '/srv/data', settings: { 'sync-jobs': 2 } });
