@@ -9,6 +9,7 @@ import { runVerify } from './verify.js';
 import { runCheckpoint, runStatus } from './status.js';
 import { runPause, runResume, runStop } from './control.js';
 import { runConfig } from './config-cmd.js';
+import { runMonitor } from './monitor.js';
 import { remoteTree } from '../transport/remote-tree.js';
 import { normaliseArgv } from './flags.js';
 
@@ -24,6 +25,7 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
   if (first === 'checkpoint') return runCheckpoint(args.slice(1), process.env);
   if (first === 'pause') return runPause(args.slice(1), process.env);
   if (first === 'config') return runConfig(args.slice(1), process.env);
+  if (first === 'monitor') return runMonitor(args.slice(1), process.env);
   if (first === 'resume') return runResume(args.slice(1), process.env);
   if (first !== undefined && COMMANDS.has(first)) {
     throw new GsyncdError(`the "${first}" command is not available in this version yet`, ExitCode.usage);

@@ -38,6 +38,7 @@ export interface Options {
   readonly maxQueue: number;
   readonly shutdownTimeout: number;
   readonly snapshotInterval: number;
+  readonly faultyRestart: number;
   readonly verify: 'all' | 'sample' | 'off';
   readonly verifyChecksum: boolean;
   readonly watcher: WatcherKind;
@@ -137,6 +138,7 @@ export function toOptions(s: Settings): Options {
     maxQueue: must(num(s, 'max-queue'), 'max-queue'),
     shutdownTimeout: must(num(s, 'shutdown-timeout'), 'shutdown-timeout'),
     snapshotInterval: must(num(s, 'snapshot-interval'), 'snapshot-interval'),
+    faultyRestart: must(num(s, 'faulty-restart'), 'faulty-restart'),
     verify: must(str(s, 'verify'), 'verify') as 'all' | 'sample' | 'off',
     verifyChecksum: bool(s, 'verify-checksum'),
     watcher: must(str(s, 'watcher'), 'watcher') as WatcherKind,

@@ -111,6 +111,8 @@ export const TUNABLES: readonly Tunable[] = [
     help: 'how often, at most, the master snapshot for a restart is saved (only when idle; always at a clean stop)' },
   { name: 'shutdown-timeout', type: 'number', default: 10, min: 0, max: 3600, arg: 'SECONDS',
     help: 'on SIGTERM/SIGINT, how long a running rsync may finish before it is stopped' },
+  { name: 'faulty-restart', type: 'number', default: 300, min: 1, max: 86400, arg: 'SECONDS',
+    help: 'gsyncd monitor restarts a session that has been Faulty this long (one that exits is restarted at once, with backoff)' },
 
   // Confirmation on the slave.
   { name: 'verify', type: 'choice', default: 'sample', choices: ['all', 'sample', 'off'], arg: 'MODE',

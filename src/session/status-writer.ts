@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { writeAtomic } from './atomic-write.js';
-import { totalsFrom, type CrawlStatus, type SessionStatus, type StatusRecord, type Totals } from '../status/status.js';
+import { lastSyncedFrom, totalsFrom, type CrawlStatus, type SessionStatus, type StatusRecord, type Totals } from '../status/status.js';
 
 interface State {
   readonly status: SessionStatus;
@@ -30,12 +30,16 @@ export class StatusWriter {
 
   static async open(file: string, base: Omit<StatusRecord, 'totals'>): Promise<StatusWriter> {
     let totals: Totals;
+    let lastSynced: string | null = null;
     try {
-      totals = totalsFrom(JSON.parse(await readFile(file, 'utf8')));
+      const before: unknown = JSON.parse(await readFile(file, 'utf8'));
+      totals = totalsFrom(before);
+      lastSynced = lastSyncedFrom(before);
     } catch {
       totals = totalsFrom(undefined);
     }
-    const w = new StatusWriter(file, { ...base, totals });
+    // Like the totals, the time of the last sync survives a restart: nothing was lost since.
+    const w = new StatusWriter(file, { ...base, last_synced: base.last_synced ?? lastSynced, totals });
     await w.flush();
     return w;
   }

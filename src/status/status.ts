@@ -39,3 +39,10 @@ export function totalsFrom(json: unknown): Totals {
   };
   return { files: n('files'), bytes: n('bytes'), batches: n('batches'), full_syncs: n('full_syncs') };
 }
+
+/** The last sync time of an earlier status file, when it holds a valid one. */
+export function lastSyncedFrom(json: unknown): string | null {
+  if (typeof json !== 'object' || json === null) return null;
+  const v = (json as { last_synced?: unknown }).last_synced;
+  return typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? v : null;
+}

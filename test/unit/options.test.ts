@@ -31,6 +31,7 @@ const BUILT_IN: Options = {
   maxQueue: 100000,
   shutdownTimeout: 10,
   snapshotInterval: 300,
+  faultyRestart: 300,
   watcher: 'native',
   pollInterval: 5,
   logFile: undefined,
