@@ -13,23 +13,24 @@ import { runMonitor } from './monitor.js';
 import { remoteTree } from '../transport/remote-tree.js';
 import { normaliseArgv } from './flags.js';
 
-const COMMANDS = new Set(['slave', 'status', 'checkpoint', 'config', 'monitor', 'stop', 'pause', 'resume', 'verify']);
+type Command = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<ExitCode>;
+
+const COMMANDS: ReadonlyMap<string, Command> = new Map(Object.entries({
+  slave: runSlave,
+  verify: (argv, env) => runVerify(argv, env, remoteTree),
+  status: runStatus,
+  checkpoint: runCheckpoint,
+  stop: runStop,
+  pause: runPause,
+  resume: runResume,
+  config: runConfig,
+  monitor: runMonitor,
+} satisfies Record<string, Command>));
 
 async function main(argv: readonly string[]): Promise<ExitCode> {
   const args = normaliseArgv(argv);
-  const first = args[0];
-  if (first === 'slave') return runSlave(args.slice(1), process.env);
-  if (first === 'verify') return runVerify(args.slice(1), process.env, remoteTree);
-  if (first === 'status') return runStatus(args.slice(1), process.env);
-  if (first === 'stop') return runStop(args.slice(1), process.env);
-  if (first === 'checkpoint') return runCheckpoint(args.slice(1), process.env);
-  if (first === 'pause') return runPause(args.slice(1), process.env);
-  if (first === 'config') return runConfig(args.slice(1), process.env);
-  if (first === 'monitor') return runMonitor(args.slice(1), process.env);
-  if (first === 'resume') return runResume(args.slice(1), process.env);
-  if (first !== undefined && COMMANDS.has(first)) {
-    throw new GsyncdError(`the "${first}" command is not available in this version yet`, ExitCode.usage);
-  }
+  const command = args[0] === undefined ? undefined : COMMANDS.get(args[0]);
+  if (command) return command(args.slice(1), process.env);
   return runMirror(args, process.env);
 }
 

@@ -53,7 +53,8 @@ export function mirrorProgram(filters: FilterCollector): Command {
       'Keep SLAVE a mirror of the MASTER directory: a Full Crawl, then live changes.\n\n' +
         'MASTER: /path, file:///path, :VOLUME\n' +
         'SLAVE:  /path, file:///path, [user@]host:/path, ssh://[user@]host[:port]/path, [user@]host::VOLUME\n\n' +
-        'Other commands: gsyncd status, gsyncd stop SESSION, gsyncd checkpoint SESSION, gsyncd verify MASTER SLAVE,\n' +
+        'Other commands: gsyncd status, gsyncd stop|pause|resume SESSION, gsyncd checkpoint SESSION,\n' +
+        'gsyncd monitor [-c FILE], gsyncd config list|get|set|reset|check, gsyncd verify MASTER SLAVE,\n' +
         'gsyncd slave (see gsyncd COMMAND --help)',
     )
     .argument('[MASTER]', 'the directory to mirror (default: master: of the [session NAME] section)')
