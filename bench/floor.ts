@@ -1,10 +1,12 @@
 // What no daemon can beat and what cron pays: plain rsync over the same loopback sshd.
 // - one `rsync --files-from` of exactly the new files over a warm SSH master connection,
 //   the floor for gsyncd's own design (that is what a batch runs);
-// - a cron-style no-change `rsync -a --delete` of the whole tree, paid on every cycle.
+// - a cron-style no-change `rsync -a --delete` of the whole tree, paid on every cycle;
+// - the same after N changes: what cron pays to catch up, against a daemon's restart.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { applyChanges, undoChanges, unmet, type ChangeCounts, type Journal } from './changes.js';
 import { runOk } from './proc.js';
 import { startMasterConnection, type Sshd } from './sshd.js';
 import { median } from './stats.js';
@@ -19,6 +21,7 @@ export interface FloorResult {
   readonly cronInitialCopy: number; // seconds, empty slave, fresh connection
   readonly cronNoChangeWarm: Timed;
   readonly cronNoChangeCold: Timed;
+  readonly cronChangesCold?: Timed & { readonly changes: ChangeCounts }; // absent with --restart-changes 0
   readonly filesFromBurstWarm: Timed & { readonly files: number };
   readonly filesFromOneWarm: Timed;
   readonly filesFromOneCold: Timed;
@@ -26,10 +29,43 @@ export interface FloorResult {
 
 const timed = (runs: number[]): Timed => ({ median: median(runs), runs: runs.map((s) => Math.round(s * 1000) / 1000) });
 
+type Cron = (rsh: string) => Promise<{ seconds: number }>;
+
+/**
+ * What cron pays to catch up after N changes: the same kind of changes as the daemons'
+ * restart figure, then one whole-tree `rsync -a --delete` over a new connection, as cron
+ * opens one. Each repetition then puts the master back and brings the slave back in sync
+ * (untimed), so the next one starts where this one did.
+ */
+async function cronAfterChanges(
+  tree: Tree,
+  slave: string,
+  opts: { changes: number; reps: number; cron: Cron; rsh: string },
+): Promise<Timed & { readonly changes: ChangeCounts }> {
+  const runs: number[] = [];
+  const journal: Journal = [];
+  let counts: ChangeCounts | undefined;
+  try {
+    for (let i = 0; i < opts.reps; i++) {
+      const applied = applyChanges(tree, `cron${i}`, opts.changes, journal);
+      counts = applied.counts;
+      runs.push((await opts.cron(opts.rsh)).seconds);
+      const wrong = unmet(slave, applied.expected);
+      if (wrong.length > 0) throw new Error(`floor: cron rsync after changes left ${wrong.length} paths wrong, e.g. ${wrong[0]?.rel ?? ''}`);
+      undoChanges(tree.root, journal);
+      await opts.cron(opts.rsh);
+    }
+  } finally {
+    undoChanges(tree.root, journal);
+  }
+  if (counts === undefined) throw new Error('floor: no repetition of the changes ran');
+  return { ...timed(runs), changes: counts };
+}
+
 export async function runFloor(
   tree: Tree,
   sshd: Sshd,
-  opts: { work: string; reps: number; burstFiles: number; socket: string; log: (msg: string) => void },
+  opts: { work: string; reps: number; burstFiles: number; restartChanges: number; socket: string; log: (msg: string) => void },
 ): Promise<FloorResult> {
   const slave = join(opts.work, 'slave-floor');
   mkdirSync(slave);
@@ -59,6 +95,12 @@ export async function runFloor(
     }
     opts.log(`floor: cron no-change rsync, warm ${median(warm).toFixed(2)} s, cold ${median(cold).toFixed(2)} s`);
 
+    const cronChangesCold =
+      opts.restartChanges > 0 ? await cronAfterChanges(tree, slave, { changes: opts.restartChanges, reps: opts.reps, cron, rsh: sshd.rsh }) : undefined;
+    if (cronChangesCold !== undefined) {
+      opts.log(`floor: cron rsync after ${opts.restartChanges} changes, new connection: ${cronChangesCold.median.toFixed(2)} s`);
+    }
+
     const oneWarm: number[] = [];
     const oneCold: number[] = [];
     for (let i = 0; i < opts.reps * 2; i++) {
@@ -81,6 +123,7 @@ export async function runFloor(
       cronInitialCopy,
       cronNoChangeWarm: timed(warm),
       cronNoChangeCold: timed(cold),
+      ...(cronChangesCold === undefined ? {} : { cronChangesCold }),
       filesFromBurstWarm: { ...timed(burstRuns), files: opts.burstFiles },
       filesFromOneWarm: timed(oneWarm),
       filesFromOneCold: timed(oneCold),

@@ -64,6 +64,11 @@ export function lsyncdPeer(name: string, delay: number, sshd: Sshd, controlPath?
       // With the default log level lsyncd announces each rsync it starts.
       return { runs: lines.filter((l) => l.includes('Calling rsync with filter-list')).length };
     },
+    catchUpReport(lines) {
+      // It keeps no state: every start rsyncs the whole tree, which is how it catches up.
+      const full = lines.some((l) => l.includes('recursive startup rsync'));
+      return { crawl: full ? 'full rsync' : 'no full rsync', note: full ? 'full rsync of the tree at startup' : 'no full rsync at startup' };
+    },
     startReport(lines) {
       const full = lines.some((l) => l.includes('recursive startup rsync'));
       return { fullTreeSync: full, note: full ? 'full rsync of the tree' : 'no full rsync' };

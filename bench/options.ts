@@ -13,6 +13,7 @@ export interface BenchOptions {
   readonly samples: number;
   readonly slowSamples: number;
   readonly burst: number;
+  readonly restartChanges: number;
   readonly reps: number;
   readonly idleSeconds: number;
   readonly pollMs: number;
@@ -34,6 +35,8 @@ export const USAGE = `usage: node dist/bench/run.js [options]
   --samples N           single-file latency samples per daemon (default 20)
   --slow-samples N      latency samples for lsyncd with its default delay = 15 (default 5; 0 skips it)
   --burst N             new files in the burst (default 1000; 0 skips it)
+  --restart-changes N   changes made while the daemon is stopped, then timed from its
+                        relaunch until the slave has them all (default 1000; 0 skips it)
   --reps N              repetitions of each floor rsync (default 3)
   --idle-seconds N      window for the idle CPU figure (default 10; BENCH.md says 60; 0 skips it)
   --poll-ms N           slave polling interval (default 3)
@@ -66,6 +69,7 @@ export function parseOptions(argv: readonly string[], defaultRemote: string): Be
       samples: { type: 'string' },
       'slow-samples': { type: 'string' },
       burst: { type: 'string' },
+      'restart-changes': { type: 'string' },
       reps: { type: 'string' },
       'idle-seconds': { type: 'string' },
       'poll-ms': { type: 'string' },
@@ -95,6 +99,7 @@ export function parseOptions(argv: readonly string[], defaultRemote: string): Be
     samples: int('samples', values.samples, 20),
     slowSamples: int('slow-samples', values['slow-samples'], 5),
     burst: int('burst', values.burst, 1000),
+    restartChanges: int('restart-changes', values['restart-changes'], 1000),
     reps: int('reps', values.reps, 3, 1),
     idleSeconds: int('idle-seconds', values['idle-seconds'], 10),
     pollMs: int('poll-ms', values['poll-ms'], 3, 1),

@@ -1,9 +1,11 @@
 // One daemon's turn, the same steps for gsyncd and lsyncd: start against an empty slave
 // and wait until live; restart against the now in-sync slave; sit idle; then latency and
-// burst; check the slave mirrors the master; stop. The master is left as it was found.
+// burst; stop, change the master, restart and wait until the slave has caught up; check
+// the slave mirrors the master; stop. The master is left as it was found.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { applyChanges, describeCounts, undoChanges, waitConverged, type ChangeCounts, type Journal } from './changes.js';
 import { latencyPath, measureBurst, measureLatency, type BurstRun } from './measure.js';
 import { Daemon, describeExit, runOk, sleep, type LogLine } from './proc.js';
 import { peakRssKb, RssSampler, treeCpuSeconds, treeRssKb } from './proctree.js';
@@ -26,6 +28,22 @@ export interface PeerSpec {
   afterStop?(): Promise<void>;
   /** How many transfers it ran while live (latency and burst), from its log lines. */
   transfers(lines: readonly string[]): Transfers;
+  /** How it caught up with changes made while it was stopped, from the relaunch's log lines. */
+  catchUpReport(lines: readonly string[]): CatchUpReport;
+}
+
+export interface CatchUpReport {
+  /** 'History Crawl' (gsyncd replayed what changed), 'Full Crawl', or what the daemon ran. */
+  readonly crawl: string;
+  /** Changes the daemon found, where it says (gsyncd's History Crawl `changes=`). */
+  readonly changesFound?: number;
+  /** Files a whole-tree crawl sent, where one ran. */
+  readonly crawlFiles?: number;
+  /** Paths its batches listed (gsyncd's `batch done: files=`: new and changed files, deletes, directories). */
+  readonly pathsListed?: number;
+  /** Bytes of file data sent, crawl and batches. */
+  readonly bytesSent?: number;
+  readonly note: string;
 }
 
 export interface Transfers {
@@ -39,6 +57,7 @@ export interface PeerPlan {
   readonly idleSeconds: number;
   readonly samples: number;
   readonly burstFiles: number; // 0: skip
+  readonly restartChanges: number; // changes made while stopped; 0: skip
   readonly pollMs: number;
   readonly liveTimeoutMs: number;
   readonly sampleTimeoutMs: number;
@@ -49,12 +68,23 @@ export interface StartFigure extends StartReport {
   readonly seconds: number;
 }
 
+export interface RestartFigure {
+  readonly changes: ChangeCounts;
+  readonly expectedPaths: number; // paths polled on the slave (a renamed directory's files each count)
+  readonly writeSeconds: number; // making the changes, while the daemon was stopped
+  readonly seconds: number; // launch to every change on the slave
+  readonly liveSeconds: number; // launch to the live line
+  readonly rechecks: number; // full checks that found a change not (or no longer) there
+  readonly report?: CatchUpReport; // filled in after the last stop, once every batch line is out
+}
+
 export interface PeerResult {
   readonly name: string;
   startEmpty?: StartFigure;
   startInSync?: StartFigure;
   latency?: Summary & { readonly samplesMs: readonly number[] };
   burst?: BurstRun;
+  restartChanges?: RestartFigure;
   idle?: { readonly seconds: number; readonly cpuSeconds: number };
   memory?: { readonly peakTreeMb: number; readonly peakMainMb: number | undefined; readonly restTreeMb: number | undefined };
   transfers?: Transfers;
@@ -93,6 +123,47 @@ async function startUntilLive(
   return { daemon, figure: { seconds: (live.at - daemon.startedAt) / 1000, ...spec.startReport(lines) } };
 }
 
+/** Transfers from the live line on; call after the daemon stopped, as its last batch line comes after its files. */
+function transfersWhileLive(spec: PeerSpec, daemon: Daemon): Transfers | undefined {
+  const liveAt = daemon.lines.findIndex((l) => spec.liveRe.test(l.text));
+  return liveAt < 0 ? undefined : spec.transfers(daemon.lines.slice(liveAt + 1).map((l) => l.text));
+}
+
+/**
+ * Makes the changes in the master while nothing watches it, then relaunches the daemon on
+ * the same slave and state directory. `onLaunch` hands the new daemon over before the wait,
+ * so that it is stopped whatever happens.
+ */
+async function restartAfterChanges(
+  spec: PeerSpec,
+  where: Parameters<PeerSpec['start']>[0],
+  plan: PeerPlan,
+  ctx: Ctx,
+  journal: Journal,
+  onLaunch: (d: Daemon) => void,
+): Promise<RestartFigure> {
+  const applied = applyChanges(ctx.tree, spec.name, plan.restartChanges, journal);
+  ctx.log(`${spec.name}: made ${plan.restartChanges} changes while stopped (${describeCounts(applied.counts)}); relaunching`);
+  const daemon = spec.start(where);
+  onLaunch(daemon);
+  const converged = await waitConverged(where.slave, applied.expected, {
+    pollMs: plan.pollMs,
+    timeoutMs: plan.sampleTimeoutMs * 4,
+    since: daemon.startedAt,
+    isAlive: () => daemon.running,
+  });
+  // Wait for live too, so that what follows (the mirror check, the stop) finds it settled.
+  const live = await daemon.waitFor(spec.liveRe, plan.liveTimeoutMs);
+  return {
+    changes: applied.counts,
+    expectedPaths: applied.expected.length,
+    writeSeconds: applied.writeSeconds,
+    seconds: (converged.at - daemon.startedAt) / 1000,
+    liveSeconds: (live.at - daemon.startedAt) / 1000,
+    rechecks: converged.rechecks,
+  };
+}
+
 export async function runPeer(spec: PeerSpec, plan: PeerPlan, ctx: Ctx): Promise<PeerResult> {
   const slave = join(ctx.work, `slave-${spec.name}`);
   const stateDir = join(ctx.work, `state-${spec.name}`);
@@ -102,6 +173,8 @@ export async function runPeer(spec: PeerSpec, plan: PeerPlan, ctx: Ctx): Promise
   const result: PeerResult = { name: spec.name, errors: [], logFile };
   const where = { master: ctx.tree.root, slave, stateDir, logFile, echo: ctx.echo };
   let daemon: Daemon | undefined;
+  let relaunched: Daemon | undefined; // the daemon started after the changes made while stopped
+  const journal: Journal = []; // those changes, to undo
   let sampler: RssSampler | undefined;
   let peakTreeKb = 0;
   let peakMainKb: number | undefined;
@@ -182,6 +255,25 @@ export async function runPeer(spec: PeerSpec, plan: PeerPlan, ctx: Ctx): Promise
     notePeaks();
     result.memory = { peakTreeMb: mb(peakTreeKb), peakMainMb: peakMainKb === undefined ? undefined : mb(peakMainKb), restTreeMb };
 
+    // Last of the live figures, so that a relaunch disturbs none of the others; the mirror
+    // check below then covers what it caught up with.
+    if (plan.restartChanges > 0) {
+      await sleep(1000); // as before the in-sync restart: let the burst's tail settle
+      sampler.stop();
+      sampler = undefined; // memory is recorded: the relaunch is not part of it
+      const stopped = await daemon.stop();
+      await spec.afterStop?.();
+      result.transfers = transfersWhileLive(spec, daemon);
+      if (stopped.leftovers.length > 0) {
+        result.errors.push(`stop before the changes left processes behind: ${stopped.leftovers.join(', ')}`);
+      }
+      const figure = await restartAfterChanges(spec, where, plan, ctx, journal, (d) => {
+        daemon = relaunched = d;
+      });
+      result.restartChanges = figure;
+      ctx.log(`${spec.name}: caught up with ${plan.restartChanges} changes ${figure.seconds.toFixed(2)} s after launch (live at ${figure.liveSeconds.toFixed(2)} s)`);
+    }
+
     if (plan.verify) {
       // The final word on correctness: a checksum dry run prints nothing for a mirror.
       const r = await runOk('rsync', ['-anicH', '--delete', '--out-format=%i %n%L', `${ctx.tree.root}/`, `${slave}/`]);
@@ -201,13 +293,20 @@ export async function runPeer(spec: PeerSpec, plan: PeerPlan, ctx: Ctx): Promise
       }
       const s = await daemon.stop();
       // Counted after the stop: a batch logs its line after its files have landed.
-      const liveAt = daemon.lines.findIndex((l) => spec.liveRe.test(l.text));
-      if (liveAt >= 0) result.transfers = spec.transfers(daemon.lines.slice(liveAt + 1).map((l) => l.text));
+      if (daemon !== relaunched) {
+        result.transfers = transfersWhileLive(spec, daemon);
+      } else {
+        const report = spec.catchUpReport(daemon.lines.map((l) => l.text));
+        if (result.restartChanges !== undefined) result.restartChanges = { ...result.restartChanges, report };
+        ctx.log(`${spec.name}: relaunch after changes: ${report.note}`);
+      }
       result.stop = { seconds: s.seconds, forced: s.forced, exit: describeExit(s), leftovers: s.leftovers, zombies: s.zombies };
       if (s.leftovers.length > 0) result.errors.push(`processes left after stop: ${s.leftovers.join(', ')}`);
     }
     await spec.afterStop?.();
     // Put the master back as the next daemon must find it, even after a failed scenario.
+    // The changes first: a renamed directory may hold latency files.
+    undoChanges(ctx.tree.root, journal);
     const added = [
       ...Array.from({ length: plan.samples }, (_, i) => latencyPath(ctx.tree, spec.name, i)),
       ...(plan.burstFiles > 0 ? planBurst(ctx.tree.shape, spec.name, plan.burstFiles).dirs : []),

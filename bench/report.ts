@@ -1,5 +1,6 @@
 // The results: one JSON shape, and the text table printed on stdout. Ratios are
 // gsyncd / peer measured in the same run: below 1 means gsyncd is better.
+import { describeCounts, totalChanges } from './changes.js';
 import type { FloorResult } from './floor.js';
 import type { PeerResult } from './peer.js';
 import { ratio } from './stats.js';
@@ -27,15 +28,20 @@ interface Row {
   readonly label: string;
   readonly pick: Pick;
   readonly unit: 's' | 'ms' | 'MB' | 'cpu-s';
+  /** The N in the label, from whichever daemon ran the scenario. */
+  readonly count?: Pick;
 }
+
+const restartCount: Pick = (p) => (p.restartChanges === undefined ? undefined : totalChanges(p.restartChanges.changes));
 
 const ROWS: readonly Row[] = [
   { label: 'start to live, empty slave', pick: (p) => p.startEmpty?.seconds, unit: 's' },
   { label: 'start to live, slave in sync', pick: (p) => p.startInSync?.seconds, unit: 's' },
   { label: 'single-file latency p50', pick: (p) => p.latency?.p50, unit: 'ms' },
   { label: 'single-file latency p99', pick: (p) => p.latency?.p99, unit: 'ms' },
-  { label: 'burst of new files to converged', pick: (p) => p.burst?.seconds, unit: 's' },
+  { label: 'burst of N new files to converged', pick: (p) => p.burst?.seconds, unit: 's', count: (p) => p.burst?.files },
   { label: '  the same from the last write', pick: (p) => afterLastWrite(p), unit: 's' },
+  { label: 'restart after N changes while stopped', pick: (p) => p.restartChanges?.seconds, unit: 's', count: restartCount },
   { label: 'peak RSS, process tree', pick: (p) => p.memory?.peakTreeMb, unit: 'MB' },
   { label: 'peak RSS, main process', pick: (p) => p.memory?.peakMainMb, unit: 'MB' },
   { label: 'RSS at rest, process tree', pick: (p) => p.memory?.restTreeMb, unit: 'MB' },
@@ -50,6 +56,7 @@ const RATIO_KEYS: Readonly<Record<string, Pick>> = {
   latencyP99: (p) => p.latency?.p99,
   burst: (p) => p.burst?.seconds,
   burstAfterLastWrite: afterLastWrite,
+  restartChanges: (p) => p.restartChanges?.seconds,
   peakRssTree: (p) => p.memory?.peakTreeMb,
   restRssTree: (p) => p.memory?.restTreeMb,
   idleCpu: (p) => p.idle?.cpuSeconds,
@@ -68,6 +75,7 @@ export function computeRatios(r: BenchResults): Record<string, number | undefine
     out['gsyncd/floor.burstAfterLastWrite'] = ratio(afterLastWrite(gsyncd), r.floor.filesFromBurstWarm.median);
     out['gsyncd/floor.latencyP50'] = ratio(gsyncd.latency?.p50, r.floor.filesFromOneWarm.median * 1000);
     out['gsyncd/floor.startInSync'] = ratio(gsyncd.startInSync?.seconds, r.floor.cronNoChangeWarm.median);
+    out['gsyncd/floor.restartChanges'] = ratio(gsyncd.restartChanges?.seconds, r.floor.cronChangesCold?.median);
   }
   for (const [k, v] of Object.entries(out)) out[k] = v === undefined ? undefined : Math.round(v * 1000) / 1000;
   return out;
@@ -89,6 +97,16 @@ function fmt(v: number | undefined, unit: Row['unit']): string {
 
 const fmtRatio = (v: number | undefined): string => (v === undefined ? '–' : `${v.toFixed(2)}×`);
 
+function restartNotes(name: string, f: NonNullable<PeerResult['restartChanges']>): string[] {
+  const notes = [
+    `${name}: restart after changes: ${describeCounts(f.changes)}, made in ${f.writeSeconds.toFixed(2)} s while stopped; ` +
+      `${f.expectedPaths} paths polled on the slave; live ${f.liveSeconds.toFixed(2)} s after launch`,
+  ];
+  if (f.report !== undefined) notes.push(`${name}: restart after changes: ${f.report.note}`);
+  if (f.rechecks > 0) notes.push(`${name}: restart after changes: ${f.rechecks} full checks found a change missing after it had been seen`);
+  return notes;
+}
+
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
@@ -105,9 +123,14 @@ export function renderText(r: BenchResults): string {
       `${r.meta.machine.cpus} CPUs, rsync ${r.meta.machine.rsync}, lsyncd ${r.meta.machine.lsyncd}, ${r.meta.machine.ssh}`,
   );
   out.push('');
-  const burstLabel = (p: PeerResult | undefined): string | undefined => (p?.burst === undefined ? undefined : `${p.burst.files}`);
+  const ran = [gsyncd, lsyncd, lsyncdcm, lsyncd15].filter((p) => p !== undefined);
+  const labelOf = (row: Row): string => {
+    const pick = row.count;
+    const n = pick === undefined ? undefined : ran.map((p) => pick(p)).find((c) => c !== undefined);
+    return n === undefined ? row.label : row.label.replace(' N ', ` ${n} `);
+  };
   const rows = ROWS.map((row) => {
-    const label = row.label.startsWith('burst') ? `burst of ${burstLabel(gsyncd) ?? burstLabel(lsyncd) ?? 'N'} new files to converged` : row.label;
+    const label = labelOf(row);
     const g = gsyncd === undefined ? undefined : row.pick(gsyncd);
     const l = lsyncd === undefined ? undefined : row.pick(lsyncd);
     const cells = [label, fmt(g, row.unit), fmt(l, row.unit), fmtRatio(ratio(g, l))];
@@ -139,6 +162,7 @@ export function renderText(r: BenchResults): string {
     if (p.burst !== undefined && p.burst.contentRetries > 0) {
       notes.push(`${p.name}: burst: names complete before contents (${p.burst.contentRetries} re-checks)`);
     }
+    if (p.restartChanges !== undefined) notes.push(...restartNotes(p.name, p.restartChanges));
     if (p.mirror !== undefined) {
       notes.push(
         p.mirror.differences === 0
@@ -168,11 +192,23 @@ export function renderText(r: BenchResults): string {
           ['rsync --files-from, 1 file, new connection', fmt(f.filesFromOneCold.median * 1000, 'ms'), ''],
           ['cron rsync -a --delete, no change, warm master', fmt(f.cronNoChangeWarm.median, 's'), fmtRatio(ratio(g?.startInSync?.seconds, f.cronNoChangeWarm.median))],
           ['cron rsync -a --delete, no change, new connection', fmt(f.cronNoChangeCold.median, 's'), ''],
+          ...(f.cronChangesCold === undefined
+            ? []
+            : [
+                [
+                  `cron rsync -a --delete, ${totalChanges(f.cronChangesCold.changes)} changes, new connection`,
+                  fmt(f.cronChangesCold.median, 's'),
+                  fmtRatio(ratio(g?.restartChanges?.seconds, f.cronChangesCold.median)),
+                ],
+              ]),
           ['cron rsync -a --delete, initial copy to empty slave', fmt(f.cronInitialCopy, 's'), fmtRatio(ratio(g?.startEmpty?.seconds, f.cronInitialCopy))],
         ],
       ),
     );
-    out.push('(gsyncd/floor compares: burst from the last write; latency p50; in-sync start; empty-slave start)');
+    out.push(
+      '(gsyncd/floor compares: burst from the last write; latency p50; in-sync start; ' +
+        `${f.cronChangesCold === undefined ? '' : 'restart after changes; '}empty-slave start)`,
+    );
   } else if (r.floorError !== undefined) {
     notes.push(`floor: ERROR: ${r.floorError.split('\n')[0] ?? ''}`);
   }

@@ -85,6 +85,7 @@ async function main(opts: BenchOptions): Promise<number> {
       idleSeconds: opts.idleSeconds,
       samples: opts.samples,
       burstFiles: opts.burst,
+      restartChanges: opts.restartChanges,
       pollMs: opts.pollMs,
       liveTimeoutMs: timeoutMs,
       sampleTimeoutMs: timeoutMs,
@@ -93,7 +94,14 @@ async function main(opts: BenchOptions): Promise<number> {
 
     if (opts.only.has('floor')) {
       try {
-        results.floor = await runFloor(tree, sshd, { work, reps: opts.reps, burstFiles: Math.max(1, opts.burst), socket, log });
+        results.floor = await runFloor(tree, sshd, {
+          work,
+          reps: opts.reps,
+          burstFiles: Math.max(1, opts.burst),
+          restartChanges: opts.restartChanges,
+          socket,
+          log,
+        });
       } catch (err) {
         results.floorError = err instanceof Error ? err.message : String(err);
         log(`floor: FAILED: ${results.floorError}`);
@@ -117,12 +125,13 @@ async function main(opts: BenchOptions): Promise<number> {
     }
     if (opts.only.has('lsyncd15') && opts.slowSamples > 0) {
       // Its default delay: each sample waits out the 15 s aggregation window, so only a
-      // few samples and the start figure; no restart, idle or burst.
+      // few samples and the start figure; no restart, idle, burst or restart after changes.
       const slowPlan: PeerPlan = {
         ...plan,
         restart: false,
         idleSeconds: 0,
         burstFiles: 0,
+        restartChanges: 0,
         samples: opts.slowSamples,
         sampleTimeoutMs: Math.max(timeoutMs, 60_000),
       };

@@ -22,6 +22,7 @@ export function normaliseArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
   let operands = false;
   let valueNext = false;
+  let fCount = 0;
   for (const a of argv) {
     if (operands || valueNext) {
       out.push(a);
@@ -37,13 +38,36 @@ export function normaliseArgv(argv: readonly string[]): string[] {
       const t = findTunable(name.slice(2));
       out.push(t ? name + (eq < 0 ? '' : a.slice(eq)) : a);
       valueNext = eq < 0 && takesValue(t);
-    } else {
+    } else if (/^-[A-Za-z]+$/.test(a)) {
+      // rsync's -F: the first is --filter=': /.rsync-filter', a second --filter='- .rsync-filter'.
+      // It becomes that rule where it stands, keeping its place among the other filter rules.
+      const letters = cutF(a.slice(1));
+      // The rules first: the cluster may end with a flag whose value is the next word.
+      for (let i = 0; i < letters.fs; i++) out.push(fCount++ === 0 ? '--filter=: /.rsync-filter' : '--filter=- .rsync-filter');
+      if (letters.rest !== '') out.push(`-${letters.rest}`);
       // A cluster of short flags takes the next word as a value when its last flag does (-ae CMD).
-      if (/^-[A-Za-z]+$/.test(a)) valueNext = VALUE_SHORTS.has(a.slice(-1));
+      valueNext = letters.rest !== '' && VALUE_SHORTS.has(letters.rest.slice(-1));
+    } else {
       out.push(a);
     }
   }
   return out;
+}
+
+/**
+ * The F letters of a short-flag cluster, up to the first flag that takes a value (what follows
+ * it is that value: `-fF` is the rule "F").
+ */
+function cutF(letters: string): { rest: string; fs: number } {
+  let rest = '';
+  let fs = 0;
+  for (let i = 0; i < letters.length; i++) {
+    const c = letters[i] ?? '';
+    if (VALUE_SHORTS.has(c)) return { rest: rest + letters.slice(i), fs };
+    if (c === 'F') fs++;
+    else rest += c;
+  }
+  return { rest, fs };
 }
 
 /** Filter flags keep their relative order: rsync's first match wins. */

@@ -2,7 +2,7 @@
  * `gsyncd [OPTIONS] MASTER SLAVE`: the composition root of a mirroring session. Flags and
  * config become options, options become endpoints, a plan and a session; then it runs.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { envSettings, layer, toOptions, type Options } from '../config/options.js';
@@ -98,6 +98,15 @@ function endpointsOf(args: readonly string[], sessionName: string | undefined, c
   throw usageError('missing MASTER and SLAVE (or --session NAME with master: and slave: in its [session NAME] section); see gsyncd --help');
 }
 
+/** A merge file's content, or undefined when there is none to read (rsync skips a missing per-directory file). */
+function readIfFile(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 function rsyncPlan(o: Options, master: LocalEndpoint, slave: Endpoint, rsh: string | undefined): RsyncPlan {
   const dest =
     slave.kind === 'local'
@@ -136,8 +145,16 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
   const own = await loadSessionConfig(sessionDir);
   if (Object.keys(own.settings).length > 0) o = parsed.withSessionConfig(own.settings);
   const filterFiles = await readFilterFiles(o.filters);
-  const matcher = compileMatcher(o.filters, filterFiles);
-  if (matcher.problems[0] !== undefined) throw usageError(`--filter: ${matcher.problems[0]}`);
+  const matcher = compileMatcher(o.filters, filterFiles, {
+    read: readIfFile,
+    root: master.path,
+    cwd: process.cwd(),
+    env,
+    deleteExcluded: o.rsyncFlags.has('delete-excluded'),
+    cvsExclude: o.rsyncFlags.has('cvs-exclude'),
+  });
+  if (matcher.problems[0] !== undefined) throw usageError(matcher.problems[0]);
+  if (o.ignoreDeletes && o.rsyncFlags.has('delete-excluded')) throw usageError('--delete-excluded: deletes excluded files from the slave, and --ignore-deletes forbids deletes; choose one');
   try {
     mkdirSync(sessionDir, { recursive: true });
   } catch (e) {

@@ -89,11 +89,14 @@ export const TUNABLES: readonly Tunable[] = [
   { name: 'include', type: 'list', default: [], arg: 'PATTERN', help: 'rsync --include (repeatable)' },
   { name: 'exclude-from', type: 'list', default: [], arg: 'FILE', help: 'rsync --exclude-from (repeatable)' },
   { name: 'include-from', type: 'list', default: [], arg: 'FILE', help: 'rsync --include-from (repeatable)' },
-  { name: 'filter', type: 'list', default: [], short: 'f', arg: 'RULE', help: "rsync --filter: '- PATTERN' or '+ PATTERN' (repeatable)" },
+  { name: 'filter', type: 'list', default: [], short: 'f', arg: 'RULE',
+    help: "rsync --filter: any rsync rule ('- PAT', '+ PAT', 'merge FILE', 'dir-merge NAME', H, S, P, R, '!'; repeatable). -F is ': /.rsync-filter', -FF adds '- .rsync-filter'" },
+  rsyncBool('cvs-exclude', 'C', 'ignore files as CVS does (a built-in list, ~/.cvsignore, $CVSIGNORE, each .cvsignore)'),
 
   // Deletes.
   { name: 'ignore-deletes', type: 'boolean', default: false, help: 'do not propagate deletes to the slave' },
   { name: 'delete', type: 'boolean', default: true, help: 'propagate deletes (the default; accepted for rsync habits)' },
+  rsyncBool('delete-excluded', undefined, 'also delete excluded files from the slave (rules without a side become sender-only)'),
   { name: 'max-delete', type: 'integer', default: undefined, min: 0, max: 2_000_000_000, arg: 'N',
     help: 'as in rsync: never delete more than N slave files in one sync' },
   { name: 'allow-empty-master', type: 'boolean', default: false,

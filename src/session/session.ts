@@ -194,7 +194,10 @@ export class Session {
         stopSignal: this.stopping.signal,
         afterRun: (r) => {
           // Files created and deleted while the crawl walked the tree: see sent-recheck.ts.
-          if (!this.p.options.once) this.recheckSent(r, 0);
+          if (!this.p.options.once) {
+            this.recheckSent(r, 0);
+            this.resyncBelowSentMergeFiles(r);
+          }
           this.logRsyncOutput(r);
         },
         countFailure: () => {
@@ -385,11 +388,21 @@ export class Session {
     // set between a change and its event still waits for it.
     const origin = this.lastEventAt - SETTLE_MS;
     for (const e of events) this.queueEvent(e, origin);
+    for (const w of this.p.matcher.takeWarnings()) this.p.logger.warn('filter file ignored', { problem: w });
     this.scheduler.kick();
   }
 
   private queueEvent(e: ChangeEvent, origin: number): void {
     this.confirmer.changed(e.path);
+    const name = e.path.slice(e.path.lastIndexOf('/') + 1);
+    if (this.p.matcher.mergeFileNames.has(name)) {
+      // A per-directory filter file changed: what is sent below its directory may have too.
+      const dir = parentOf(e.path);
+      this.p.matcher.invalidate(dir);
+      this.p.logger.info('filter file changed; resyncing its directory', { file: e.path, dir: dir || '.' });
+      this.queue(dir, true, origin);
+      return;
+    }
     // A name that is not valid UTF-8 came back lossy (U+FFFD): send its directory instead.
     if (e.path.includes('\uFFFD')) {
       this.queue(parentOf(e.path), true, origin);
@@ -481,10 +494,15 @@ export class Session {
       runRsync: this.p.runRsync,
       masterRoot: this.p.master.path,
       killAfterMs: 5000,
+      rules: this.p.matcher,
     };
     logger.debug('batch starting', { paths: entries.length, first: entries[0]?.path, recursive: entries.filter((e) => e.recursive).length });
     const result = await runBatch(entries, deps, this.gate.runSignal(this.killing.signal));
-    for (const run of result.runs) if (run.recursive) this.recheckSent(run.result, Math.min(...entries.map((e) => e.origin)));
+    for (const run of result.runs) {
+      if (!run.recursive) continue;
+      this.recheckSent(run.result, Math.min(...entries.map((e) => e.origin)));
+      this.resyncBelowSentMergeFiles(run.result);
+    }
     for (const run of result.runs) logger.debug('rsync run', { recursive: run.recursive, paths: run.paths.slice(0, 20).join('|'), exit: run.result.exit.code });
     for (const run of result.runs) this.logRsyncOutput(run.result);
     const exitCodes = result.runs.map((r) => r.result.exit.code);
@@ -561,6 +579,19 @@ export class Session {
 
   private errorsOf(result: BatchResult): string {
     return firstLines(result.runs.map((r) => r.result.stderr).join('\n'), 10) || result.outcome;
+  }
+
+  /**
+   * rsync's receiver judges deletes in a directory by the merge files the slave holds before
+   * the run brings the new ones: after a run that sent a merge file, its directory is synced
+   * once more, as the next run of a cron rsync would (the new file is then in place).
+   */
+  private resyncBelowSentMergeFiles(r: RsyncResult): void {
+    const names = this.p.matcher.mergeFileNames;
+    if (names.size === 0 || r.sent === undefined || this.p.options.ignoreDeletes) return;
+    const dirs = new Set(r.sent.paths.filter((p) => names.has(p.slice(p.lastIndexOf('/') + 1))).map(parentOf));
+    for (const dir of dirs) this.queue(dir, true, 0);
+    if (dirs.size > 0) this.scheduler.kick();
   }
 
   /** See sent-recheck.ts; deletes are only queued when deletes propagate. */

@@ -20,6 +20,14 @@ export interface BatchDeps {
   readonly masterRoot: string;
   readonly stateOf?: (abs: string) => Promise<PathState>;
   readonly killAfterMs: number;
+  /** The rules written out for --files-from runs (matcher.ts); without it, the plan's go as given. */
+  readonly rules?: BatchRules;
+}
+
+export interface BatchRules {
+  batchFilters(dir: string | undefined, withMerges?: boolean): readonly string[];
+  deleteFilters(dir: string): readonly string[];
+  readonly hasDirMerge: boolean;
 }
 
 export interface BatchRun {
@@ -131,6 +139,98 @@ export function planRuns(
   return { subtrees, files, dirAttrs, skippedDeletes };
 }
 
+interface PlannedRun {
+  readonly recursive: boolean;
+  readonly ignoreTimes: boolean;
+  readonly paths: readonly string[];
+  readonly plan: RsyncPlan;
+  readonly from0: boolean;
+}
+
+/**
+ * The plan with these rules instead of the user's. -C's rules are among them already, and so
+ * is --delete-excluded (its rules are sender-only): on a run of listed paths, or of the root's
+ * attributes ("- *"), --delete-excluded would delete what it was not asked to.
+ */
+const withFilters = (plan: RsyncPlan, values: readonly string[]): RsyncPlan => {
+  const flags = new Set(plan.flags);
+  flags.delete('cvs-exclude');
+  flags.delete('delete-excluded');
+  return { ...plan, flags, filters: values.map((value) => ({ kind: 'filter' as const, value })) };
+};
+
+/** A run of listed paths: the rules written out, NUL-separated names. */
+function listedRun(paths: readonly string[], ignoreTimes: boolean, deps: BatchDeps): PlannedRun {
+  const plan = deps.rules ? withFilters(deps.plan, deps.rules.batchFilters(undefined)) : deps.plan;
+  return { recursive: false, ignoreTimes, paths, plan, from0: true };
+}
+
+/**
+ * Listed paths. With per-directory merge files, the deletes among them go one run per
+ * directory, with the receiver's rules in force there: what a merge file protects (or puts
+ * at risk) is then decided as in a full run.
+ */
+function listedRuns(paths: readonly string[], missing: ReadonlySet<string>, deps: BatchDeps): PlannedRun[] {
+  const rules = deps.rules;
+  if (!rules?.hasDirMerge) return [listedRun(paths, true, deps)];
+  const byParent = new Map<string, string[]>();
+  const present: string[] = [];
+  for (const p of paths) {
+    if (!missing.has(p)) {
+      present.push(p);
+      continue;
+    }
+    const parent = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '';
+    byParent.set(parent, [...(byParent.get(parent) ?? []), p]);
+  }
+  return [
+    listedRun(present, true, deps),
+    ...[...byParent].map(([dir, gone]) => ({ recursive: false, ignoreTimes: true, paths: gone, plan: withFilters(deps.plan, rules.deleteFilters(dir)), from0: true })),
+  ];
+}
+
+/**
+ * The root's own attributes. A listed "." makes rsync send the root's entries too (--dirs),
+ * judged by the global rules alone: "- *" keeps it to the root itself, whose entries have
+ * runs of their own.
+ */
+function rootAttrsRun(deps: BatchDeps): PlannedRun {
+  return { recursive: false, ignoreTimes: false, paths: [''], plan: withFilters(deps.plan, ['- *']), from0: true };
+}
+
+/**
+ * Recursive runs. With per-directory merge files rsync must read those itself, which it does
+ * right only without --from0: the subtrees go newline-separated (one whose name holds a
+ * newline goes NUL-separated, without them, and is logged), one run per parent directory,
+ * each with the rules its subtrees inherit from above.
+ */
+function subtreeRuns(subtrees: readonly string[], deps: BatchDeps): PlannedRun[] {
+  const rules = deps.rules;
+  if (subtrees.length === 0) return [];
+  if (!rules) return [{ recursive: true, ignoreTimes: false, paths: subtrees, plan: deps.plan, from0: true }];
+  // Without merge files the rules are the same for every subtree, and --from0 harms nothing.
+  if (!rules.hasDirMerge) return [{ recursive: true, ignoreTimes: false, paths: subtrees, plan: withFilters(deps.plan, rules.batchFilters('')), from0: true }];
+  const odd = subtrees.filter((p) => /[\n\r]/.test(p));
+  const byParent = new Map<string, string[]>();
+  for (const p of subtrees) {
+    if (odd.includes(p)) continue;
+    const parent = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '';
+    byParent.set(parent, [...(byParent.get(parent) ?? []), p]);
+  }
+  const runs: PlannedRun[] = [...byParent.values()].map((paths) => ({
+    recursive: true,
+    ignoreTimes: false,
+    paths,
+    // Every path of the group has the same parent, so the same inherited rules.
+    plan: withFilters(deps.plan, rules.batchFilters(paths[0] ?? '')),
+    from0: false,
+  }));
+  // A name with a newline cannot go newline-separated; NUL-separated, rsync would misread the
+  // merge files below it, so they are left out there (README: known limits).
+  if (odd.length > 0) runs.push({ recursive: true, ignoreTimes: false, paths: odd, plan: withFilters(deps.plan, rules.batchFilters('', false)), from0: true });
+  return runs;
+}
+
 export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signal?: AbortSignal): Promise<BatchResult> {
   const stateOf = deps.stateOf ?? statePathOf;
   const states = await Promise.all(entries.map((e) => stateOf(path.join(deps.masterRoot, e.path))));
@@ -140,15 +240,16 @@ export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signa
   let outcome: RsyncOutcome = 'ok';
   // Directory attributes last: the other runs may populate those directories.
   const planned = [
-    { recursive: true, ignoreTimes: false, paths: subtrees },
-    { recursive: false, ignoreTimes: true, paths: files },
-    { recursive: false, ignoreTimes: false, paths: dirAttrs },
+    ...subtreeRuns(subtrees, deps),
+    ...listedRuns(files, new Set(effective.filter((_, i) => states[i] === 'missing').map((e) => e.path)), deps),
+    listedRun(dirAttrs.filter((p) => p !== '' || !deps.rules), false, deps),
+    ...(deps.rules && dirAttrs.includes('') ? [rootAttrsRun(deps)] : []),
   ];
-  for (const { recursive: isRecursive, ignoreTimes, paths } of planned) {
+  for (const { recursive: isRecursive, ignoreTimes, paths, plan, from0 } of planned) {
     if (paths.length === 0) continue;
     // Recursive runs name what they send, to be checked again a moment later (sent-paths.ts).
-    const result = await deps.runRsync(deps.rsyncCommand, batchArgv(deps.plan, isRecursive, ignoreTimes, isRecursive), {
-      input: filesFromInput(paths),
+    const result = await deps.runRsync(deps.rsyncCommand, batchArgv(plan, isRecursive, ignoreTimes, isRecursive, from0), {
+      input: filesFromInput(paths, from0),
       killAfterMs: deps.killAfterMs,
       ...(signal ? { signal } : {}),
     });

@@ -41,7 +41,7 @@ function transferFlags(plan: RsyncPlan, recursive: boolean): string[] {
     if (useArchive && ARCHIVE_PARTS.includes(name)) continue;
     if (plan.flags.has(name)) out.push(SHORT[name] ?? `--${name}`);
   }
-  for (const name of ['checksum', 'numeric-ids', 'partial']) if (plan.flags.has(name)) out.push(`--${name}`);
+  for (const name of ['checksum', 'numeric-ids', 'partial', 'cvs-exclude', 'delete-excluded']) if (plan.flags.has(name)) out.push(`--${name}`);
   // --files-from switches recursion off, and -a does not bring it back: say it when wanted.
   if (recursive) out.push('-r');
   return out;
@@ -104,7 +104,7 @@ export function listSlaveArgv(plan: RsyncPlan): string[] {
  * extraneous files inside them; every run deletes listed paths that are gone.
  * `ignoreTimes` sends listed files even when size and mtime match (see planRuns).
  */
-export function batchArgv(plan: RsyncPlan, recursive: boolean, ignoreTimes = false, listSent = false): string[] {
+export function batchArgv(plan: RsyncPlan, recursive: boolean, ignoreTimes = false, listSent = false, from0 = true): string[] {
   const deletes = plan.ignoreDeletes ? [] : ['--delete-missing-args'];
   return [
     ...transferFlags(plan, recursive),
@@ -113,7 +113,9 @@ export function batchArgv(plan: RsyncPlan, recursive: boolean, ignoreTimes = fal
     ...deleteFlags(plan, recursive),
     ...deletes,
     '--files-from=-',
-    '--from0',
+    // --from0 also makes rsync read merge and per-directory filter files NUL-separated: a
+    // run that needs those reads a newline-separated list instead (see batch.ts).
+    ...(from0 ? ['--from0'] : []),
     ...commonTail(plan),
     '--',
     plan.source,
@@ -121,13 +123,17 @@ export function batchArgv(plan: RsyncPlan, recursive: boolean, ignoreTimes = fal
   ];
 }
 
-/** The NUL-separated list for stdin; `./` keeps rsync from reading `#x` or `;x` as comments. */
-export function filesFromInput(paths: readonly (string | Buffer)[]): Buffer {
+/**
+ * The list for stdin, NUL-separated (or by newline, for paths known to hold none); `./`
+ * keeps rsync from reading `#x` or `;x` as comments.
+ */
+export function filesFromInput(paths: readonly (string | Buffer)[], from0 = true): Buffer {
   const parts: Buffer[] = [];
+  const end = Buffer.from(from0 ? [0] : [10]);
   for (const p of paths) {
     parts.push(Buffer.from(p === '' ? '.' : './'));
     if (p !== '') parts.push(typeof p === 'string' ? Buffer.from(p) : p);
-    parts.push(Buffer.from([0]));
+    parts.push(end);
   }
   return Buffer.concat(parts);
 }

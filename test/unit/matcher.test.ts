@@ -9,7 +9,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileMatcher, patternFileLines, type Verdict } from '../../src/filter/matcher.js';
+import { compileMatcher, type Verdict } from '../../src/filter/matcher.js';
 import type { FilterArg } from '../../src/filter/rules.js';
 
 const ex = (value: string): FilterArg => ({ kind: 'exclude', value });
@@ -178,18 +178,32 @@ describe('compileMatcher: verdict, as rsync decides', () => {
   });
 });
 
-describe('compileMatcher: a rule it cannot apply exactly is refused, not guessed at', () => {
-  // rsync sends a listed path even when its parent is excluded: a rule the matcher cannot
-  // model would let an excluded directory's changes through, so it is reported instead.
-  for (const rule of ['merge /etc/rules', ': .rsync-filter', '. /etc/rules', 'dir-merge .rsync-filter', 'P keep', 'H x', '-/ x', '-! keep', '- ', 'nonsense']) {
-    it(JSON.stringify(rule), () => {
-      const m = compileMatcher([ex('*.tmp'), filt(rule), ex('*')], new Map());
-      assert.equal(m.problems.length, 1);
-      assert.ok((m.problems[0] ?? "").startsWith(`filter rule "${rule}": only `), m.problems[0]);
+describe('compileMatcher: a malformed rule is refused with its reason, as rsync refuses it', () => {
+  // [rule, the problem reported]
+  const CASES: readonly (readonly [FilterArg, string])[] = [
+    [filt('- '), 'filter rule "- ": unexpected end of filter rule "- "'],
+    [filt('nonsense'), 'filter rule "nonsense": unknown filter rule "nonsense"'],
+    [filt('-z x'), 'filter rule "-z x": invalid modifier "z" at position 1 in filter rule "-z x"'],
+    [filt('+e x'), 'filter rule "+e x": invalid modifier "e" at position 1 in filter rule "+e x"'],
+    [filt('.! x'), 'filter rule ".! x": invalid modifier "!" at position 1 in filter rule ".! x"'],
+    [filt('PC'), 'filter rule "PC": invalid modifier "C" at position 1 in filter rule "PC"'],
+    [filt('Hs x'), 'filter rule "Hs x": invalid modifier "s" at position 1 in filter rule "Hs x"'],
+    [filt('! x'), 'filter rule "! x": "!" rule has trailing characters: "! x"'],
+    [filt('merge /nonexistent/rules'), 'filter rule "merge /nonexistent/rules": merge file /nonexistent/rules cannot be read'],
+    [filt('. -'), 'filter rule ". -": merge from standard input ("merge -") cannot be used: gsyncd runs rsync many times'],
+    [exFrom('-'), '--exclude-from -: standard input cannot be used (gsyncd runs rsync many times); name a file'],
+    [filt(': a/.rules'), 'filter rule "dir-merge a/.rules": a per-directory file name with a relative path is not supported; use a plain name, or /NAME to also read the master\'s parent directories'],
+  ];
+  for (const [rule, problem] of CASES) {
+    it(`--${rule.kind}=${rule.value}`, () => {
+      const m = compileMatcher([ex('*.tmp'), rule, ex('*')], new Map());
+      assert.deepEqual(m.problems, [problem]);
     });
   }
-  it('has no problem with the supported kinds', () => {
-    const m = compileMatcher([ex('a'), inc('b'), filt('- c'), filt('+ d'), filt('exclude e'), filt('include f'), filt('!'), filt('clear')], new Map());
+  it('has no problem with any rule kind or modifier rsync accepts', () => {
+    const rules = ['- a', '+ b', 'exclude e', 'include f', 'H h', 'S s', 'P p', 'R r', 'hide,/ x', 'show,! y', '-! */', '+/ /abs', '-p perish', '-s snd', '-r rcv', '-x user.*',
+      ': .rsync-filter', 'dir-merge,n- .excl', ':C', '-C', ':e /.rules', 'protect_x', '!', 'clear'];
+    const m = compileMatcher(rules.map(filt), new Map());
     assert.deepEqual(m.problems, []);
   });
 });
@@ -254,9 +268,3 @@ describe('compileMatcher: ignoredDirNames', () => {
   });
 });
 
-describe('patternFileLines', () => {
-  it('drops blank lines and # or ; comments, and keeps the rest as written', () => {
-    assert.deepEqual(patternFileLines('# c\n; c\n\n   \n*.tmp\r\n - x\n+ keep\n a # not a comment\n'), ['*.tmp', ' - x', '+ keep', ' a # not a comment']);
-    assert.deepEqual(patternFileLines(''), []);
-  });
-});
