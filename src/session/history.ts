@@ -38,13 +38,24 @@ export interface SnapshotterDeps {
   readonly marker: (at: Date) => Marker;
   readonly intervalMs: number;
   readonly now?: () => number;
+  /**
+   * Before a snapshot: queues what changed since the last one and was never sent (a dropped
+   * watcher event); returns how many paths. The snapshot then waits until they are sent.
+   */
+  readonly reconcile?: () => Promise<number>;
+  /** A snapshot was saved: everything before it is on the slave. */
+  readonly onSaved?: () => void;
 }
+
+/** A reconciliation stays good for the snapshot that follows within this long. */
+const RECONCILED_FOR_MS = 60_000;
 
 export class Snapshotter {
   private busy = false;
   private lastSavedAt = 0;
   /** Changes were sent since the last saved snapshot. */
   private dirty = true;
+  private reconciledAt: number | undefined;
 
   constructor(private readonly d: SnapshotterDeps) {}
 
@@ -56,15 +67,30 @@ export class Snapshotter {
     return (this.d.now ?? Date.now)();
   }
 
-  /** Called every second while live: saves a snapshot when it is due and safe. */
+  /**
+   * Called every second while live. Once per interval, when quiet: the reconciliation (what
+   * changed and was never sent is sent first), then a snapshot if anything was sent since the
+   * last one.
+   */
   async tick(): Promise<void> {
-    if (this.busy || !this.dirty || !this.d.idle()) return;
+    if (this.busy || !this.d.idle()) return;
     const t = this.now();
     if (t - this.lastSavedAt < this.d.intervalMs && this.lastSavedAt !== 0) return;
     if (t - this.d.lastEventAt() < SETTLE_MS) return;
+    if (!this.dirty && !this.d.reconcile) return;
     this.busy = true;
     try {
-      await this.save(t);
+      if (this.d.reconcile && (this.reconciledAt === undefined || t - this.reconciledAt > RECONCILED_FOR_MS)) {
+        this.reconciledAt = t;
+        // What it found is sent first; the snapshot waits for the next quiet moment.
+        if ((await this.d.reconcile()) > 0) return;
+      }
+      if (!this.dirty) {
+        // Nothing sent, nothing missed: the snapshot on disk still holds; look again next interval.
+        this.lastSavedAt = t;
+        return;
+      }
+      if (await this.save(t)) this.reconciledAt = undefined;
     } finally {
       this.busy = false;
     }
@@ -82,6 +108,7 @@ export class Snapshotter {
     await this.d.saved.savePending([]);
     this.lastSavedAt = t;
     this.dirty = false;
+    this.d.onSaved?.();
     this.d.logger.info('snapshot saved', { seconds: ((performance.now() - started) / 1000 - SETTLE_MS / 1000).toFixed(2) });
     return true;
   }

@@ -7,7 +7,8 @@
  *        │               ▼  │              ▼   │
  *        └──────────────▶ Faulty (reason; retried with backoff, queue kept)
  */
-import { access, stat } from 'node:fs/promises';
+import { access, lstat, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { Options } from '../config/options.js';
 import type { Endpoint, LocalEndpoint } from '../endpoint/parse.js';
 import { ExitCode, GsyncdError } from '../errors.js';
@@ -28,7 +29,8 @@ import { SETTLE_MS, Snapshotter, decideCrawl } from './history.js';
 import { rootIdentity } from '../slave/facts.js';
 import type { SavedState } from './saved-state.js';
 import { readCheckpoint } from './checkpoint.js';
-import { changesSinceSnapshot, writeTreeSnapshot } from '../watch/snapshot.js';
+import { changesSinceSnapshot, scannedChangesSince, writeTreeSnapshot } from '../watch/snapshot.js';
+import { SentSince } from './sent-since.js';
 import { firstLines, sleep } from './wait.js';
 import type { StatusWriter } from './status-writer.js';
 import type { SlaveLink } from './slave-link.js';
@@ -326,6 +328,10 @@ export class Session {
       write: (file) => writeTreeSnapshot(this.p.master.path, file, this.p.matcher.ignoredDirNames),
       marker: (at) => ({ version: 1, master: this.p.master.path, slave: this.p.status.current.slave, slaveId: this.currentSlaveId, snapshotAt: at.toISOString() }),
       intervalMs: this.p.options.snapshotInterval * 1000,
+      reconcile: () => this.reconcile(),
+      onSaved: () => {
+        this.sentSince.clear();
+      },
     });
     this.ticker = setInterval(() => {
       if (this.inHistory && this.changes.size === 0 && this.scheduler.active === 0) {
@@ -384,6 +390,7 @@ export class Session {
 
   private onEvents(events: readonly ChangeEvent[]): void {
     this.lastEventAt = Date.now();
+    this.p.logger.debug('events', { count: events.length, paths: events.slice(0, 50).map((e) => `${e.kind}:${e.path}`).join('|'), queued: this.changes.size });
     // An event arrives up to SETTLE_MS after its change: stamp it that old, so that a checkpoint
     // set between a change and its event still waits for it.
     const origin = this.lastEventAt - SETTLE_MS;
@@ -446,6 +453,34 @@ export class Session {
       });
     }
     this.p.status.update((s) => ({ ...s, pending: this.changes.size }));
+  }
+
+  /** What was sent since the last snapshot: the watcher's misses are the changes not in it. */
+  private readonly sentSince = new SentSince();
+
+  /**
+   * Before a snapshot: a fresh scan (in a process of its own) against the last snapshot finds
+   * every change since; those that were never sent are changes whose events @parcel/watcher
+   * dropped (it does, under load, at the edge of its event batches). They are sent now.
+   */
+  private async reconcile(): Promise<number> {
+    const saved = this.p.saved;
+    if (!saved || !(await exists(saved.snapshotFile))) return 0;
+    const events = await scannedChangesSince(this.p.master.path, saved.snapshotFile, this.p.matcher.ignoredDirNames);
+    const missed: ChangeEvent[] = [];
+    for (const e of events) {
+      if (this.changes.has(e.path)) continue;
+      const changedAt = await lstat(path.join(this.p.master.path, e.path)).then(
+        (st) => st.ctimeMs,
+        () => undefined,
+      );
+      if (!this.sentSince.covers(e.path, changedAt)) missed.push(e);
+    }
+    if (missed.length === 0) return 0;
+    this.p.logger.warn('watcher missed changes; sending them', { paths: missed.length, first: missed[0]?.path });
+    for (const e of missed) this.queueEvent(e, 0);
+    this.scheduler.kick();
+    return missed.length;
   }
 
   /** Batches in flight, and rechecks after them, with the oldest origin each carries (for checkpoints). */
@@ -560,6 +595,11 @@ export class Session {
 
   private succeeded(result: BatchResult): void {
     this.snapshotter?.sent();
+    for (const run of result.runs) {
+      const startedAt = Date.now() - run.result.seconds * 1000;
+      this.sentSince.add(run.paths, startedAt, run.recursive);
+      if (run.recursive && run.result.sent) this.sentSince.add(run.result.sent.paths, startedAt);
+    }
     this.p.status.update((s) => ({
       ...s,
       last_synced: new Date().toISOString(),

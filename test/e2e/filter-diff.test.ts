@@ -64,7 +64,7 @@ describe('filter rules: live, gsyncd converges on what rsync gives', () => {
         makeTree(root, ['seed.txt'], {});
       });
       makeTree(layout.slave, SLAVE_EXTRAS, {});
-      const g = await startGsyncd([...p.args, '--batch-delay', '0.2', p.master, layout.slave], { env: p.env, stateDir: path.join(p.dir, 'state') });
+      const g = await startGsyncd([...p.args, '--batch-delay', '0.2', '--snapshot-interval', '1', '--log-level', 'DEBUG', p.master, layout.slave], { env: p.env, stateDir: path.join(p.dir, 'state') });
       try {
         await g.waitForLog('Changelog Crawl started', 30_000);
         // The oracle goes through the same states as the slave: what rsync protects or deletes
@@ -88,7 +88,7 @@ describe('filter rules: live, gsyncd converges on what rsync gives', () => {
         await step();
         await converge(() => treeDifferences(oracle, layout.slave), `${k.name}: after deletes and a rename`, 30_000);
       } catch (e) {
-        const log = g.stderrLines.filter((l) => /WARN|ERROR|batch|Crawl|lost/.test(l)).slice(-12).join('\n');
+        const log = g.stderrLines.filter((l) => /WARN|ERROR|batch|Crawl|lost|events|rsync run/.test(l)).slice(-30).join('\n');
         failures.push(`${k.name} (${k.args.join(' ')}): ${e instanceof Error ? e.message : String(e)}\n-- gsyncd's log:\n${log}`);
       } finally {
         await g.stop('SIGTERM').catch(() => undefined);

@@ -1,0 +1,38 @@
+// A restart after files written into brand-new directories were deleted while gsyncd was
+// stopped: the saved snapshot must hold those files (written in a process of its own; the
+// watching process's tree missed some), or their deletes never reach the slave.
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { waitForMirror } from '../helpers/compare.js';
+import { startGsyncd, stopAndAssertClean } from '../helpers/gsyncd.js';
+import { makeLayout, scopeFor } from '../helpers/scope.js';
+import { makeSmallTree } from '../helpers/tree.js';
+
+describe('restart after deletes in new directories', () => {
+  it('deletes on the slave what was deleted while stopped, in directories made while live', { timeout: 120_000 }, async (t) => {
+    const layout = await makeLayout(scopeFor(t), 'restart-newdirs');
+    const state = path.join(layout.outside, 'state');
+    makeSmallTree(layout.master);
+    const args = ['--session', 'nd', layout.master, layout.slave];
+    const g = await startGsyncd(args, { stateDir: state });
+    t.after(() => g.dispose());
+    await g.waitForLog('Changelog Crawl started', 30_000);
+    // As fast as one process can: files land in each directory before its watch does.
+    for (let d = 0; d < 100; d++) {
+      mkdirSync(path.join(layout.master, `new-${d}`));
+      for (let f = 0; f < 10; f++) writeFileSync(path.join(layout.master, `new-${d}`, `f${f}`), `${d}/${f}\n`);
+    }
+    await waitForMirror(layout.master, layout.slave, 60_000);
+    await stopAndAssertClean(g);
+    assert.ok(g.findLog('snapshot saved') >= 0, 'a clean stop saves a snapshot');
+
+    for (let d = 0; d < 100; d++) for (let f = 0; f < 10; f++) rmSync(path.join(layout.master, `new-${d}`, `f${f}`));
+    const g2 = await startGsyncd(args, { stateDir: state });
+    t.after(() => g2.dispose());
+    await g2.waitForLog('History Crawl started', 30_000);
+    await waitForMirror(layout.master, layout.slave, 60_000);
+    await stopAndAssertClean(g2);
+  });
+});
