@@ -30,6 +30,14 @@ export class SavedState {
     return path.join(this.dir, 'snapshot');
   }
 
+  /**
+   * The tree as it was when a Full Crawl started: not state to restart from, only what the
+   * first reconciliation compares with, until a snapshot is confirmed.
+   */
+  get baselineFile(): string {
+    return path.join(this.dir, 'snapshot.baseline');
+  }
+
   get candidateFile(): string {
     return path.join(this.dir, 'snapshot.new');
   }
@@ -58,6 +66,7 @@ export class SavedState {
     await rm(path.join(this.dir, 'marker.json'), { force: true });
     await rm(this.snapshotFile, { force: true });
     await rm(this.candidateFile, { force: true });
+    await rm(this.baselineFile, { force: true });
   }
 
   async pending(): Promise<PendingEntry[]> {

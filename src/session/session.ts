@@ -181,6 +181,7 @@ export class Session {
 
       await this.guardEmptyMaster();
       const history = await this.historyCrawl();
+      if (!history) await this.writeBaseline();
       const crawled = history || await fullCrawl({
         name: this.p.name,
         master: this.p.master.path,
@@ -199,6 +200,7 @@ export class Session {
           if (!this.p.options.once) {
             this.recheckSent(r, 0);
             this.resyncBelowSentMergeFiles(r);
+            this.sentSince.add(r.sent?.paths ?? [], Date.now() - r.seconds * 1000);
           }
           this.logRsyncOutput(r);
         },
@@ -464,12 +466,13 @@ export class Session {
    * dropped (it does, under load, at the edge of its event batches). They are sent now.
    */
   private async reconcile(): Promise<number> {
-    const saved = this.p.saved;
-    if (!saved || !(await exists(saved.snapshotFile))) return 0;
-    const events = await scannedChangesSince(this.p.master.path, saved.snapshotFile, this.p.matcher.ignoredDirNames);
+    const against = await this.reconcileBase();
+    if (against === undefined) return 0;
+    const events = await scannedChangesSince(this.p.master.path, against, this.p.matcher.ignoredDirNames);
     const missed: ChangeEvent[] = [];
     for (const e of events) {
-      if (this.changes.has(e.path)) continue;
+      // Excluded paths are never sent (their directory's own change is an event of its own).
+      if (this.changes.has(e.path) || this.p.matcher.verdictUntyped(e.path) === 'exclude') continue;
       const changedAt = await lstat(path.join(this.p.master.path, e.path)).then(
         (st) => st.ctimeMs,
         () => undefined,
@@ -481,6 +484,27 @@ export class Session {
     for (const e of missed) this.queueEvent(e, 0);
     this.scheduler.kick();
     return missed.length;
+  }
+
+  /** Before a Full Crawl: the tree as it starts, what the first reconciliation compares with. */
+  private async writeBaseline(): Promise<void> {
+    const saved = this.p.saved;
+    if (!saved) return;
+    try {
+      await writeTreeSnapshot(this.p.master.path, saved.baselineFile, this.p.matcher.ignoredDirNames);
+    } catch (e) {
+      this.p.logger.warn('could not save the baseline snapshot; changes the watcher misses before the first snapshot go unnoticed until a restart', {
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+  }
+
+  /** The last confirmed snapshot, else the tree as the Full Crawl found it. */
+  private async reconcileBase(): Promise<string | undefined> {
+    const saved = this.p.saved;
+    if (!saved) return undefined;
+    if (await exists(saved.snapshotFile)) return saved.snapshotFile;
+    return (await exists(saved.baselineFile)) ? saved.baselineFile : undefined;
   }
 
   /** Batches in flight, and rechecks after them, with the oldest origin each carries (for checkpoints). */
@@ -736,8 +760,15 @@ export class Session {
     this.killing.abort();
     if (final !== undefined && this.p.saved) {
       try {
-        await this.p.saved.savePending(this.changes.snapshot());
-        await this.snapshotter?.confirmFinal(final);
+        // The final snapshot holds what the watcher missed too: check before it counts.
+        if ((await this.reconcileBase()) === undefined) {
+          await this.p.saved.discardCandidate();
+          logger.info('no earlier snapshot to check the final one against; the next start runs a Full Crawl');
+        } else {
+          await this.reconcile();
+          await this.p.saved.savePending(this.changes.snapshot());
+          await this.snapshotter?.confirmFinal(final);
+        }
       } catch (e) {
         logger.warn('could not save the session state', { error: e instanceof Error ? e.message : String(e) });
       }

@@ -9,7 +9,7 @@
  * holds directories gets a subscription of its own, which watches everything below it, and
  * is then reported again so that it is resent whole, covering what was written before.
  */
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import watcher from '@parcel/watcher';
 import { relativeTo, type ChangeEvent, type ChangeHandlers, type ChangeSource, type WatchOptions } from './change-source.js';
 
@@ -64,9 +64,11 @@ export function nativeSource(o: WatchOptions): ChangeSource {
     if (stopped || extra.has(abs) || consolidating) return;
     let entries;
     try {
+      // A symlink to a directory is not one: it is sent as a link, and nothing watches through it.
+      if (!(await lstat(abs)).isDirectory()) return;
       entries = await readdir(abs, { withFileTypes: true });
     } catch {
-      return; // a file, or gone again
+      return; // gone again
     }
     if (!entries.some((d) => d.isDirectory()) || isStopped() || extra.has(abs)) return;
     if (extra.size >= MAX_EXTRA) {

@@ -83,7 +83,9 @@ describe('gsyncd monitor', () => {
     mkdirSync(path.join(dir('m3'), 'back'));
     writeFileSync(path.join(dir('m3'), 'back', 'again.txt'), 'again\n');
     await activePid('three', threePid);
-    await waitForMirror(dir('m3'), dir('s3'), 60_000);
+    await waitForMirror(dir('m3'), dir('s3'), 60_000).catch((e: unknown) => {
+      throw new Error(`${String(e)}\nsession three's log:\n${readFileSync(path.join(state, 'three', 'gsyncd.log'), 'utf8').split('\n').slice(-25).join('\n')}\nmonitor:\n${mon.tail(20)}`);
+    });
 
     // one is removed from the file: SIGHUP stops it cleanly.
     writeFileSync(conf, readFileSync(conf, 'utf8').replace(section('one', 'm1', 's1'), ''));
