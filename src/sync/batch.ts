@@ -191,11 +191,14 @@ function listedRuns(paths: readonly string[], missing: ReadonlySet<string>, deps
 
 /**
  * The root's own attributes. A listed "." makes rsync send the root's entries too (--dirs),
- * judged by the global rules alone: "- *" keeps it to the root itself, whose entries have
- * runs of their own.
+ * one level: they go with the sender's rules (with per-directory files, newline-separated so
+ * that rsync reads the root's). That also carries the times of top-level directories whose
+ * change raised no event (an entry made in them that the watcher ignores).
  */
 function rootAttrsRun(deps: BatchDeps): PlannedRun {
-  return { recursive: false, ignoreTimes: false, paths: [''], plan: withFilters(deps.plan, ['- *']), from0: true };
+  const rules = deps.rules;
+  if (!rules) return { recursive: false, ignoreTimes: false, paths: [''], plan: deps.plan, from0: true };
+  return { recursive: false, ignoreTimes: false, paths: [''], plan: withFilters(deps.plan, rules.batchFilters('', rules.hasDirMerge)), from0: !rules.hasDirMerge };
 }
 
 /**

@@ -123,7 +123,7 @@ describe('filters', () => {
     const layout = await makeLayout(scope, 'exclude-live');
     makeSmallTree(layout.master);
     put(layout.slave, { 'old.tmp': 'slave copy\n' });
-    const g = await live(scope, ['--exclude', '*.tmp', '--exclude', 'cache', layout.master, layout.slave]);
+    const g = await live(scope, ['--log-level', 'DEBUG', '--exclude', '*.tmp', '--exclude', 'cache', layout.master, layout.slave]);
     put(layout.master, { 'new.tmp': 'tmp\n', 'src/x.tmp': 'tmp\n', 'cache/blob': 'blob\n', 'src/real.c': 'real\n' });
     mkdirSync(path.join(layout.master, 'docs/cache'));
     writeFileSync(path.join(layout.master, 'docs/cache/deep'), 'deep\n');
@@ -140,7 +140,9 @@ describe('filters', () => {
     }
     assert.ok(existsSync(path.join(layout.slave, 'old.tmp')), 'excluded slave file old.tmp was deleted');
     // Last, the whole mirror as rsync with the same excludes sees it, directory times included.
-    await waitForMirror(layout.master, layout.slave, LIVE_TIMEOUT_MS, { exclude: ['*.tmp', 'cache'] });
+    await waitForMirror(layout.master, layout.slave, LIVE_TIMEOUT_MS, { exclude: ['*.tmp', 'cache'] }).catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${g.stderrLines.filter((l) => /docs|batch|rsync run|events/.test(l)).join('\n')}`);
+    });
     await stopAndAssertClean(g);
   });
 });
