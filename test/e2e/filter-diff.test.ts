@@ -13,9 +13,10 @@ import { converge, matcherFor, predictedTree, prepareCase, rsyncInto } from '../
 import { exec } from '../helpers/exec.js';
 import { gsyncdBin, startGsyncd } from '../helpers/gsyncd.js';
 import { makeLayout, scopeFor } from '../helpers/scope.js';
+import { pollUntil } from '../helpers/wait.js';
 import { makeTree, SLAVE_EXTRAS } from '../helpers/filter-cases.js';
 
-const LIVE_CONCURRENCY = 3;
+const LIVE_CONCURRENCY = 2;
 
 describe('filter rules: the matcher and gsyncd --once agree with rsync', () => {
   it(`has at least 60 rule sets (${CORPUS.length})`, () => {
@@ -67,6 +68,22 @@ describe('filter rules: live, gsyncd converges on what rsync gives', () => {
       const g = await startGsyncd([...p.args, '--batch-delay', '0.2', '--snapshot-interval', '1', '--log-level', 'DEBUG', p.master, layout.slave], { env: p.env, stateDir: path.join(p.dir, 'state') });
       try {
         await g.waitForLog('Changelog Crawl started', 30_000);
+        // No batch running for a second (a run that brought a merge file is followed by one more).
+        let quietSince = Date.now();
+        let seen = -1;
+        await pollUntil(
+          () => {
+            const started = g.countLog('batch starting');
+            const ended = g.countLog('batch done') + g.countLog('batch failed');
+            if (started !== ended || started !== seen) {
+              seen = started;
+              quietSince = Date.now();
+            }
+            return started === ended && Date.now() - quietSince >= 1000 ? true : undefined;
+          },
+          () => `${k.name}: gsyncd quiet after its Full Crawl`,
+          { timeoutMs: 30_000 },
+        );
         // The oracle goes through the same states as the slave: what rsync protects or deletes
         // depends on what the slave held before (protect and perishable rules, merge files
         // the receiver reads). It starts from the slave after the Full Crawl, which is rsync's
