@@ -10,21 +10,11 @@ import { listTree, makeTree } from '../helpers/filter-cases.js';
 import { matcherFor, predictedTree, prepareCase } from '../helpers/filter-oracle.js';
 import { exec } from '../helpers/exec.js';
 import { makeLayout, scopeFor } from '../helpers/scope.js';
+import { prng } from '../helpers/prng.js';
 
 const RUNS = Number(process.env['GSYNCD_FILTER_RUNS'] ?? 300);
 const FIRST_SEED = Number(process.env['GSYNCD_FILTER_SEED'] ?? 1);
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ['a', 'b', 'ab', 'x.tmp', 'y.o', 'core', '.h', 'keep', 'c1', 'z z', 'd[1]', 'q?', 'sub', 'deep'];
 const PATTERNS = [
@@ -42,7 +32,7 @@ interface Generated {
 }
 
 function generate(seed: number): Generated {
-  const r = random(seed);
+  const r = prng(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)] as T;
   // A tree of up to 3 levels: directories and files named from a small pool, so rules hit.
   const paths = new Set<string>();

@@ -13,20 +13,10 @@ import { FILTER_RULES_KEY, decodeFilterArg } from '../../src/filter/rules.js';
 import { ChangeSet, type Entry } from '../../src/sync/change-set.js';
 import { isWithin } from '../../src/sync/paths.js';
 import { joinWords, splitWords } from '../../src/transport/shell-words.js';
+import { prng } from '../helpers/prng.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261127);
 
-/** mulberry32: small, fast, and the same sequence for the same seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Gen {
   int(n: number): number;
