@@ -39,6 +39,8 @@ export interface Options {
   readonly shutdownTimeout: number;
   readonly snapshotInterval: number;
   readonly faultyRestart: number;
+  readonly retryAttempts: number;
+  readonly retryMaxDelay: number;
   readonly verify: 'all' | 'sample' | 'off';
   readonly verifyChecksum: boolean;
   readonly watcher: WatcherKind;
@@ -139,6 +141,8 @@ export function toOptions(s: Settings): Options {
     shutdownTimeout: must(num(s, 'shutdown-timeout'), 'shutdown-timeout'),
     snapshotInterval: must(num(s, 'snapshot-interval'), 'snapshot-interval'),
     faultyRestart: must(num(s, 'faulty-restart'), 'faulty-restart'),
+    retryAttempts: must(num(s, 'retry-attempts'), 'retry-attempts'),
+    retryMaxDelay: must(num(s, 'retry-max-delay'), 'retry-max-delay'),
     verify: must(str(s, 'verify'), 'verify') as 'all' | 'sample' | 'off',
     verifyChecksum: bool(s, 'verify-checksum'),
     watcher: must(str(s, 'watcher'), 'watcher') as WatcherKind,

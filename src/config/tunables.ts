@@ -116,6 +116,10 @@ export const TUNABLES: readonly Tunable[] = [
     help: 'on SIGTERM/SIGINT, how long a running rsync may finish before it is stopped' },
   { name: 'faulty-restart', type: 'number', default: 300, min: 1, max: 86400, arg: 'SECONDS',
     help: 'gsyncd monitor restarts a session that has been Faulty this long (one that exits is restarted at once, with backoff)' },
+  { name: 'retry-attempts', type: 'integer', default: 6, min: 1, max: 1000, arg: 'N',
+    help: 'attempts at a master path that rsync cannot read before it is listed as failed and left until it changes again (or gsyncd restarts)' },
+  { name: 'retry-max-delay', type: 'number', default: 60, min: 1, max: 86400, arg: 'SECONDS',
+    help: 'the cap of the exponential backoff between retries and reconnections' },
 
   // Confirmation on the slave.
   { name: 'verify', type: 'choice', default: 'sample', choices: ['all', 'sample', 'off'], arg: 'MODE',

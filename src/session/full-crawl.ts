@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.js';
 import { fullSyncArgv, type RsyncPlan } from '../sync/rsync-argv.js';
 import type { RsyncResult, RunRsync } from '../sync/rsync-runner.js';
 import { backoffMs } from './backoff.js';
+import { parseRsyncErrors, type PathError } from '../sync/rsync-errors.js';
 import type { StatusWriter } from './status-writer.js';
 import { firstLines, sleep } from './wait.js';
 
@@ -31,6 +32,10 @@ export interface FullCrawlContext {
   readonly stopSignal: AbortSignal;
   afterRun(r: RsyncResult): void;
   countFailure(): void;
+  /** The crawl went through but for these master paths rsync could not read: retry them. */
+  masterFailures(failures: readonly PathError[]): Promise<void>;
+  /** The slave root as its rsync names it in messages. */
+  slaveRoot(): string;
   faulty(reason: string): Promise<void>;
   reconnect(): Promise<boolean>;
 }
@@ -84,18 +89,36 @@ export async function fullCrawl(c: FullCrawlContext): Promise<boolean> {
         await c.faulty(`connection lost during Full Crawl: ${firstLines(r.stderr) || r.exit.meaning}`);
         if (!(await c.reconnect())) return false;
         // The link may be fine and the slave refusing: never retry in a tight loop.
-        await sleep(backoffMs(attempt), c.stopSignal);
+        await sleep(backoffMs(attempt, 1000, options.retryMaxDelay * 1000), c.stopSignal);
         if (stopping()) return false;
         break;
       case 'partial':
-      case 'fatal':
+      case 'fatal': {
         if (stopping()) return false;
+        const unread = masterOnly(r, c);
+        if (unread !== undefined) {
+          // One unreadable file must not hold back the tree, nor send it all again.
+          logger.error('Full Crawl finished, but for paths rsync could not read', { ...fields, failed: unread.length, first: unread[0]?.message });
+          if (options.once) return false;
+          c.status.update((s) => ({ ...s, last_synced: new Date().toISOString(), totals: { ...s.totals, files: s.totals.files + r.stats.filesTransferred, bytes: s.totals.bytes + r.stats.bytes, full_syncs: s.totals.full_syncs + 1 } }));
+          await c.masterFailures(unread);
+          return true;
+        }
         logger.error('Full Crawl failed', { ...fields, meaning: r.exit.meaning, error: firstLines(r.stderr, 20) });
         if (options.once) return false;
-        await c.faulty(`Full Crawl failed: rsync exit ${r.exit.code} (${r.exit.meaning})`);
-        await sleep(backoffMs(attempt), c.stopSignal);
+        await c.faulty(`Full Crawl failed: rsync exit ${r.exit.code} (${r.exit.meaning}): ${firstLines(r.stderr, 1)}`);
+        await sleep(backoffMs(attempt, 1000, options.retryMaxDelay * 1000), c.stopSignal);
         if (stopping()) return false;
         break;
+      }
     }
   }
+}
+
+/** The failed paths of a partial run, when every failure is a master path that could not be read. */
+function masterOnly(r: RsyncResult, c: FullCrawlContext): PathError[] | undefined {
+  if (r.exit.outcome !== 'partial') return undefined;
+  const errors = parseRsyncErrors(r.stderr, c.master, c.slaveRoot());
+  if (errors.unattributed.length > 0 || errors.paths.length === 0 || errors.paths.some((p) => p.side !== 'sender')) return undefined;
+  return [...errors.paths];
 }

@@ -19,7 +19,7 @@ import { runBatch, type BatchDeps, type BatchResult } from '../sync/batch.js';
 import { slaveHasFiles, isEmptyDir } from '../sync/empty-master.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
 import type { RsyncResult, RunRsync } from '../sync/rsync-runner.js';
-import { parentOf } from '../sync/paths.js';
+import { isWithin, parentOf } from '../sync/paths.js';
 import { Scheduler, realClock } from '../sync/scheduler.js';
 import type { SshMaster } from '../transport/ssh-master.js';
 import type { ChangeEvent, ChangeSource } from '../watch/change-source.js';
@@ -37,9 +37,9 @@ import type { SlaveLink } from './slave-link.js';
 import { Confirmer } from './confirmer.js';
 import { scheduleRecheck } from './sent-recheck.js';
 import { PauseGate, pauseRequested } from './pause.js';
-
-/** Attempts at a failing path before it is counted as a failure and left until it changes again. */
-const MAX_ATTEMPTS = 6;
+import { FailedPaths } from './failed-paths.js';
+import { judgeBatch, type BatchVerdict } from '../sync/batch-failures.js';
+import type { PathError } from '../sync/rsync-errors.js';
 
 export interface SessionParts {
   readonly name: string;
@@ -94,9 +94,12 @@ export class Session {
   /** `gsyncd pause`: nothing is sent while paused; watching and queueing go on. */
   private readonly gate = new PauseGate();
   private controls: NodeJS.Timeout | undefined;
+  /** Master paths rsync cannot read, given up on until they change (status --detail). */
+  private readonly failedPaths: FailedPaths;
 
   constructor(private readonly p: SessionParts) {
     this.plan = p.plan;
+    this.failedPaths = new FailedPaths(p.status.current.failed_paths ?? []);
     this.confirmer = new Confirmer({
       masterRoot: p.master.path,
       options: p.options,
@@ -207,6 +210,8 @@ export class Session {
         countFailure: () => {
           this.countFailures(1);
         },
+        masterFailures: (failures) => this.retryMasterFailures(failures),
+        slaveRoot: () => this.slaveRootPath(),
         faulty: (reason) => this.faulty(reason),
         reconnect: () => this.reconnect(),
       });
@@ -292,6 +297,9 @@ export class Session {
     }
     if (decision.kind === 'full') {
       this.p.logger.info('Full Crawl needed', { reason: decision.reason });
+      // The crawl judges every path anew.
+      this.failedPaths.forget();
+      this.publishFailed();
       // Until the new crawl completes, the old state must not be taken for the new slave.
       await saved.forget();
       return false;
@@ -303,11 +311,15 @@ export class Session {
     // Changed at some unknown time before now: as old as can be, for checkpoints.
     for (const e of events) this.queueEvent(e, 0);
     for (const e of pending) this.queue(e.path, e.recursive, 0);
+    // Paths that failed before the restart are tried again.
+    const failedBefore = this.failedPaths.list();
+    for (const f of failedBefore) this.queue(f.path, false, 0);
     this.p.logger.info('History Crawl started', {
       since: decision.marker.snapshotAt,
       changes: events.length,
       pending: pending.length,
       queued: this.changes.size,
+      failed_before: failedBefore.length,
       seconds: ((performance.now() - started) / 1000).toFixed(2),
     });
     this.inHistory = true;
@@ -446,6 +458,8 @@ export class Session {
 
   /** `origin`: when the change may have happened at the earliest (for checkpoints). */
   private queue(path: string, recursive: boolean, origin?: number): void {
+    // A failed path that changes is tried again, with a fresh count of attempts.
+    if (this.failedPaths.clear(path, recursive)) this.publishFailed();
     const folded = this.changes.add(path, recursive, Date.now(), origin);
     if (folded) {
       this.p.logger.warn('queue bound reached; resyncing a subtree as a whole', {
@@ -472,7 +486,8 @@ export class Session {
     const missed: ChangeEvent[] = [];
     for (const e of events) {
       // Excluded paths are never sent (their directory's own change is an event of its own).
-      if (this.changes.has(e.path) || this.p.matcher.verdictUntyped(e.path) === 'exclude') continue;
+      // Failed paths are known and listed: they wait for a change of their own.
+      if (this.changes.has(e.path) || this.failedPaths.has(e.path) || this.p.matcher.verdictUntyped(e.path) === 'exclude') continue;
       const changedAt = await lstat(path.join(this.p.master.path, e.path)).then(
         (st) => st.ctimeMs,
         () => undefined,
@@ -591,7 +606,7 @@ export class Session {
       case 'connection':
         logger.warn('batch failed: connection lost', { ...fields, error: this.errorsOf(result) });
         // Backoff even when the link comes back at once: the slave may be refusing the transfer.
-        this.changes.requeue(entries, Date.now() + backoffMs(Math.max(0, ...entries.map((e) => e.attempts))), Date.now());
+        this.changes.requeue(entries, Date.now() + this.backoff(Math.max(0, ...entries.map((e) => e.attempts))), Date.now());
         await this.faulty(`connection to the slave lost: ${this.errorsOf(result)}`);
         void this.reconnect().then(() => {
           this.scheduler.kick();
@@ -599,30 +614,92 @@ export class Session {
         return;
       case 'partial':
       case 'fatal':
-      case 'usage': {
-        const retry = entries.filter((e) => e.attempts + 1 < MAX_ATTEMPTS);
-        const givenUp = entries.length - retry.length;
-        const attempt = Math.max(0, ...entries.map((e) => e.attempts));
-        logger.error('batch failed', { ...fields, retry_in_s: (backoffMs(attempt) / 1000).toFixed(1), error: this.errorsOf(result) });
-        this.changes.requeue(retry, Date.now() + backoffMs(attempt), Date.now());
-        if (givenUp > 0) {
-          this.countFailures(givenUp);
-          logger.error('giving up on paths until they change again', {
-            paths: givenUp,
-            first: entries.find((e) => e.attempts + 1 >= MAX_ATTEMPTS)?.path,
-          });
-        }
+      case 'usage':
+        await this.afterFailure(judgeBatch(entries, result.runs, this.p.master.path, this.slaveRootPath()), result, fields);
         return;
-      }
     }
   }
 
-  private succeeded(result: BatchResult): void {
+  /**
+   * The paths of a failed batch that went through count as sent; each failed one is retried
+   * with backoff. A master path rsync cannot read is given up on after --retry-attempts (listed,
+   * counted, tried again when it changes); a slave that refuses writes, or an rsync that
+   * fails as a whole, makes the session Faulty, and its paths are retried until it works.
+   */
+  private async afterFailure(verdict: BatchVerdict, result: BatchResult, fields: Record<string, unknown>): Promise<void> {
+    const { logger, options } = this.p;
+    const now = Date.now();
+    const slaveTrouble = verdict.failed.find((f) => f.side === 'receiver');
+    const runTrouble = verdict.failed.find((f) => f.side === 'run');
+    if (verdict.done.length > 0) this.succeeded(result, new Set(verdict.failed.map((f) => f.entry.path)), !slaveTrouble && !runTrouble);
+    let givenUp = 0;
+    let nextTry = Infinity;
+    for (const f of verdict.failed) {
+      const attempts = f.entry.attempts + 1;
+      if (f.side === 'sender' && attempts >= options.retryAttempts) {
+        this.failedPaths.record(f.entry.path, f.reason, attempts, new Date(now));
+        givenUp++;
+        logger.error('giving up on a path until it changes again', { path: f.entry.path || '.', attempts, reason: f.reason });
+        continue;
+      }
+      const delay = this.backoff(f.entry.attempts);
+      nextTry = Math.min(nextTry, delay);
+      this.changes.requeue([f.entry], now + delay, now, true, f.alone);
+    }
+    logger.error('batch failed', {
+      ...fields,
+      failed: verdict.failed.length,
+      sent: verdict.done.length,
+      ...(Number.isFinite(nextTry) ? { retry_in_s: (nextTry / 1000).toFixed(1) } : {}),
+      error: this.errorsOf(result),
+    });
+    if (givenUp > 0) {
+      this.countFailures(givenUp);
+      this.publishFailed();
+    }
+    if (slaveTrouble) await this.faulty(`the slave refused writes: ${slaveTrouble.reason}`);
+    else if (runTrouble) await this.faulty(`rsync failed (exit ${String(fields['rsync_exit'])}): ${runTrouble.reason}`);
+  }
+
+  /** The Full Crawl went through except for these master paths: each is retried as a batch would retry it. */
+  private async retryMasterFailures(failures: readonly PathError[]): Promise<void> {
+    const now = Date.now();
+    for (const f of failures) {
+      const isDir = await lstat(path.join(this.p.master.path, f.path)).then(
+        (st) => st.isDirectory(),
+        () => false,
+      );
+      const entry: Entry = { path: f.path, recursive: isDir, since: now, origin: 0, attempts: 0, notBefore: 0, alone: false };
+      this.changes.requeue([entry], now + this.backoff(0), now);
+      this.p.logger.error('could not send a path; retrying it', { path: f.path || '.', reason: f.message });
+    }
+    this.p.status.update((s) => ({ ...s, pending: this.changes.size }));
+  }
+
+  /** Capped (--retry-max-delay), jittered exponential backoff. */
+  private backoff(attempt: number): number {
+    return backoffMs(attempt, 1000, this.p.options.retryMaxDelay * 1000);
+  }
+
+  /** The slave root as its rsync names it in messages. */
+  private slaveRootPath(): string {
+    const slave = this.p.slave;
+    if (slave.kind !== 'volume') return slave.path;
+    return this.p.link?.reply?.root ?? '';
+  }
+
+  private publishFailed(): void {
+    this.p.status.update((s) => ({ ...s, failed_paths: this.failedPaths.list() }));
+  }
+
+  /** `failed`: paths of the batch that did not go through; `healthy`: the slave took the rest fine. */
+  private succeeded(result: BatchResult, failed: ReadonlySet<string> = new Set(), healthy = true): void {
     this.snapshotter?.sent();
+    const through = (p: string): boolean => failed.size === 0 || ![...failed].some((f) => isWithin(p, f));
     for (const run of result.runs) {
       const startedAt = Date.now() - run.result.seconds * 1000;
-      this.sentSince.add(run.paths, startedAt, run.recursive);
-      if (run.recursive && run.result.sent) this.sentSince.add(run.result.sent.paths, startedAt);
+      this.sentSince.add(run.paths.filter(through), startedAt, run.recursive);
+      if (run.recursive && run.result.sent) this.sentSince.add(run.result.sent.paths.filter(through), startedAt);
     }
     this.p.status.update((s) => ({
       ...s,
@@ -630,7 +707,7 @@ export class Session {
       pending: this.changes.size,
       totals: { ...s.totals, files: s.totals.files + result.files, bytes: s.totals.bytes + result.bytes, batches: s.totals.batches + 1 },
     }));
-    if (this.faultyReason !== undefined) {
+    if (healthy && this.faultyReason !== undefined) {
       this.faultyReason = undefined;
       void this.p.status.state('Active', 'Changelog Crawl');
       this.p.logger.info('session healthy again', { session: this.p.name });
@@ -722,7 +799,7 @@ export class Session {
         } catch (e) {
           const reason = e instanceof Error ? e.message : String(e);
           await this.faulty(`slave unreachable: ${reason}`);
-          await sleep(backoffMs(attempt), this.stopping.signal);
+          await sleep(this.backoff(attempt), this.stopping.signal);
         }
       }
       return false;

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { writeAtomic } from './atomic-write.js';
-import { lastSyncedFrom, totalsFrom, type CrawlStatus, type SessionStatus, type StatusRecord, type Totals } from '../status/status.js';
+import { failedPathsFrom, lastSyncedFrom, totalsFrom, type FailedPath, type CrawlStatus, type SessionStatus, type StatusRecord, type Totals } from '../status/status.js';
 
 interface State {
   readonly status: SessionStatus;
@@ -31,15 +31,18 @@ export class StatusWriter {
   static async open(file: string, base: Omit<StatusRecord, 'totals'>): Promise<StatusWriter> {
     let totals: Totals;
     let lastSynced: string | null = null;
+    let failed: FailedPath[] = [];
     try {
       const before: unknown = JSON.parse(await readFile(file, 'utf8'));
       totals = totalsFrom(before);
       lastSynced = lastSyncedFrom(before);
+      failed = failedPathsFrom(before);
     } catch {
       totals = totalsFrom(undefined);
     }
     // Like the totals, the time of the last sync survives a restart: nothing was lost since.
-    const w = new StatusWriter(file, { ...base, last_synced: base.last_synced ?? lastSynced, totals });
+    // So do the failed paths: the session retries them when it starts.
+    const w = new StatusWriter(file, { ...base, last_synced: base.last_synced ?? lastSynced, failed_paths: failed, totals });
     await w.flush();
     return w;
   }

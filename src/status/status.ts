@@ -10,6 +10,16 @@ export interface Totals {
   readonly full_syncs: number;
 }
 
+/** A master path rsync could not read, given up on until it changes again (status --detail). */
+export interface FailedPath {
+  readonly path: string;
+  /** rsync's words for the last failure. */
+  readonly reason: string;
+  readonly attempts: number;
+  /** When it first failed (ISO). */
+  readonly since: string;
+}
+
 export interface StatusRecord {
   readonly session: string;
   readonly master: string;
@@ -19,6 +29,8 @@ export interface StatusRecord {
   readonly last_synced: string | null;
   readonly pending: number;
   readonly failures: number;
+  /** The paths behind `failures` that are still failing. */
+  readonly failed_paths?: readonly FailedPath[];
   readonly checkpoint: { readonly time: string | null; readonly completed: boolean; readonly completion_time: string | null };
   readonly totals: Totals;
   /** Why the session is Faulty, in words; absent otherwise. */
@@ -45,4 +57,19 @@ export function lastSyncedFrom(json: unknown): string | null {
   if (typeof json !== 'object' || json === null) return null;
   const v = (json as { last_synced?: unknown }).last_synced;
   return typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? v : null;
+}
+
+/** The failed paths of an earlier status file: they are retried when the session starts again. */
+export function failedPathsFrom(json: unknown): FailedPath[] {
+  if (typeof json !== 'object' || json === null) return [];
+  const list = (json as { failed_paths?: unknown }).failed_paths;
+  if (!Array.isArray(list)) return [];
+  const out: FailedPath[] = [];
+  for (const f of list as unknown[]) {
+    if (typeof f !== 'object' || f === null) continue;
+    const { path, reason, attempts, since } = f as Record<string, unknown>;
+    if (typeof path !== 'string' || typeof reason !== 'string' || typeof since !== 'string') continue;
+    out.push({ path, reason, attempts: typeof attempts === 'number' && Number.isFinite(attempts) ? attempts : 0, since });
+  }
+  return out;
 }

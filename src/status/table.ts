@@ -39,10 +39,16 @@ export function renderTable(records: readonly StatusRecord[], detail: boolean): 
   for (const r of rows) out.push(line(r));
   // Faulty sessions say why, under the table: the reason is too long for a column.
   for (const r of records) if (r.status === 'Faulty' && r.reason !== undefined) out.push(`${r.session}: ${r.reason}`);
+  // So do the paths given up on, with rsync's words: what the sysadmin has to fix.
+  if (detail) {
+    for (const r of records) {
+      for (const f of r.failed_paths ?? []) out.push(`${r.session}: failed ${f.path || '.'}: ${f.reason} (${f.attempts} attempts since ${shownTime(f.since)})`);
+    }
+  }
   return `${out.join('\n')}\n`;
 }
 
 /** The JSON of CLI.md: the record without gsyncd's own bookkeeping (the pid). */
 export function renderJson(records: readonly StatusRecord[]): string {
-  return `${JSON.stringify(records.map(({ pid: _pid, ...rest }) => rest), null, 2)}\n`;
+  return `${JSON.stringify(records.map(({ pid: _pid, ...rest }) => ({ ...rest, failed_paths: rest.failed_paths ?? [] })), null, 2)}\n`;
 }

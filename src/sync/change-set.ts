@@ -24,6 +24,8 @@ export interface Entry {
   readonly attempts: number;
   /** Not to be sent before this time (ms): backoff after a failure. */
   readonly notBefore: number;
+  /** Sent in a batch of its own: it failed in a batch whose failure named no path. */
+  readonly alone?: boolean;
 }
 
 export interface Overflow {
@@ -74,8 +76,9 @@ export class ChangeSet {
   /**
    * Puts back entries of a batch that failed, keeping their age and counting the attempt
    * (not for a batch that was interrupted by a stop or a pause: that was no attempt).
+   * `alone`: each is to be retried in a batch of its own.
    */
-  requeue(entries: readonly Entry[], notBefore: number, now: number, countAttempt = true): void {
+  requeue(entries: readonly Entry[], notBefore: number, now: number, countAttempt = true, alone = false): void {
     for (const e of entries) {
       const ancestor = this.coveringAncestor(e.path);
       if (ancestor) {
@@ -91,7 +94,7 @@ export class ChangeSet {
         else this.entries.set(e.path, merged);
         continue;
       }
-      const again: Entry = { ...e, attempts: e.attempts + (countAttempt ? 1 : 0), notBefore };
+      const again: Entry = { ...e, attempts: e.attempts + (countAttempt ? 1 : 0), notBefore, ...(alone ? { alone } : {}) };
       if (e.recursive) this.makeRecursive(e.path, again);
       else this.entries.set(e.path, again);
     }
@@ -122,13 +125,23 @@ export class ChangeSet {
     return next;
   }
 
-  /** Removes and returns up to `limit` due entries that `blocked` does not hold back. */
+  /**
+   * Removes and returns up to `limit` due entries that `blocked` does not hold back. Retries
+   * (entries that failed before) go in batches of their own, apart from fresh changes, so that
+   * a path that keeps failing never fails the others with it; an `alone` entry goes by itself.
+   */
   take(limit: number, now: number, blocked: (e: Entry) => boolean): Entry[] {
     const out: Entry[] = [];
+    let retries: boolean | undefined;
     for (const e of this.entries.values()) {
       if (out.length >= limit) break;
       if (e.notBefore > now || blocked(e)) continue;
-      out.push(e);
+      const retry = e.attempts > 0;
+      if (retries === undefined) {
+        retries = retry;
+        out.push(e);
+        if (e.alone === true) break;
+      } else if (retry === retries && e.alone !== true) out.push(e);
     }
     for (const e of out) {
       this.entries.delete(e.path);

@@ -305,3 +305,24 @@ describe('ChangeSet: the bound', () => {
     }
   });
 });
+
+describe('ChangeSet: retries apart', () => {
+  it('a batch holds fresh changes or retries, never both; an alone entry goes by itself', () => {
+    const c = new ChangeSet(100);
+    c.add('fresh1', false, 0);
+    c.add('fresh2', false, 0);
+    const [failing] = c.take(1, 0, () => false);
+    assert.ok(failing);
+    c.requeue([failing], 0, 0);
+    c.add('fresh3', false, 0);
+    const first = c.take(10, 0, () => false).map((e) => e.path);
+    assert.deepEqual(first, ['fresh2', 'fresh3']);
+    assert.deepEqual(c.take(10, 0, () => false).map((e) => [e.path, e.attempts]), [['fresh1', 1]]);
+    c.add('a', false, 0);
+    c.add('b', false, 0);
+    const both = c.take(10, 0, () => false);
+    c.requeue(both, 0, 0, true, true);
+    assert.deepEqual(c.take(10, 0, () => false).map((e) => e.path), ['a']);
+    assert.deepEqual(c.take(10, 0, () => false).map((e) => e.path), ['b']);
+  });
+});

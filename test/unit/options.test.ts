@@ -32,6 +32,8 @@ const BUILT_IN: Options = {
   shutdownTimeout: 10,
   snapshotInterval: 300,
   faultyRestart: 300,
+  retryAttempts: 6,
+  retryMaxDelay: 60,
   watcher: 'native',
   pollInterval: 5,
   logFile: undefined,

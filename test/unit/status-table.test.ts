@@ -52,6 +52,15 @@ describe('status rendering', () => {
   it('JSON: an array of CLI.md records, without the pid', () => {
     const parsed = JSON.parse(renderJson([record()])) as Record<string, unknown>[];
     assert.equal(parsed.length, 1);
-    assert.deepEqual(Object.keys(parsed[0] ?? {}).sort(), ['checkpoint', 'crawl_status', 'failures', 'last_synced', 'master', 'pending', 'session', 'slave', 'status', 'totals']);
+    assert.deepEqual(Object.keys(parsed[0] ?? {}).sort(), ['checkpoint', 'crawl_status', 'failed_paths', 'failures', 'last_synced', 'master', 'pending', 'session', 'slave', 'status', 'totals']);
+  });
+
+  it('--detail lists the failed paths with rsync\'s reason under the table', () => {
+    const failed = [{ path: 'd/b', reason: 'send_files failed to open "/srv/www/d/b": Permission denied (13)', attempts: 6, since: '2026-11-27T06:00:00.000Z' }];
+    const text = renderTable([record({ failures: 1, failed_paths: failed })], true);
+    assert.match(text, /\nweb: failed d\/b: send_files failed to open "\/srv\/www\/d\/b": Permission denied \(13\) \(6 attempts since 2026-11-27 06:00:00\)\n$/);
+    assert.doesNotMatch(renderTable([record({ failed_paths: failed })], false), /failed d\/b/);
+    const json = JSON.parse(renderJson([record({ failed_paths: failed })])) as { failed_paths: unknown }[];
+    assert.deepEqual(json[0]?.failed_paths, failed);
   });
 });
