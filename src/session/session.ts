@@ -7,7 +7,7 @@
  *        │               ▼  │              ▼   │
  *        └──────────────▶ Faulty (reason; retried with backoff, queue kept)
  */
-import { access, lstat, stat } from 'node:fs/promises';
+import { access, lstat, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Options } from '../config/options.js';
 import type { Endpoint, LocalEndpoint } from '../endpoint/parse.js';
@@ -22,7 +22,7 @@ import type { RsyncResult, RunRsync } from '../sync/rsync-runner.js';
 import { isWithin, parentOf } from '../sync/paths.js';
 import { Scheduler, realClock } from '../sync/scheduler.js';
 import type { SshMaster } from '../transport/ssh-master.js';
-import type { ChangeEvent, ChangeSource } from '../watch/change-source.js';
+import type { ChangeEvent, ChangeHandlers, ChangeSource } from '../watch/change-source.js';
 import { backoffMs } from './backoff.js';
 import { fullCrawl } from './full-crawl.js';
 import { SETTLE_MS, Snapshotter, decideCrawl } from './history.js';
@@ -76,7 +76,10 @@ export class Session {
   private readonly stopping = new AbortController();
   /** Stops running rsyncs once the shutdown bound has passed. */
   private readonly killing = new AbortController();
-  private masterDev: number | undefined;
+  /** The master root's device and inode at start: another one means an unmount or a swap. */
+  private masterId: { dev: number; ino: number } | undefined;
+  /** Set while the master root is gone or another filesystem: nothing is sent meanwhile. */
+  private masterGone: string | undefined;
   private reconnecting: Promise<boolean> | undefined;
   private faultyReason: string | undefined;
   /** Reached the live phase (History or Changelog Crawl): a clean stop then saves state. */
@@ -155,9 +158,11 @@ export class Session {
         void this.followPause().catch((e: unknown) => {
           logger.warn('could not read the pause request', { error: e instanceof Error ? e.message : String(e) });
         });
+        void this.watchMasterRoot();
       }, 1000);
       this.controls.unref();
-      this.masterDev = (await stat(this.p.master.path)).dev;
+      const root = await stat(this.p.master.path);
+      this.masterId = { dev: root.dev, ino: root.ino };
       if (this.p.ssh) await this.connectFirst();
       if (this.p.link) {
         const hello = await this.p.link.connectFirst();
@@ -166,19 +171,7 @@ export class Session {
 
       // Invariant 2: the watch is in place before the crawl starts; its events wait in the queue.
       if (this.p.source) {
-        await this.p.source.start({
-          onEvents: (events) => {
-            this.onEvents(events);
-          },
-          onLost: (path, reason) => {
-            logger.warn('watcher lost events; resyncing the subtree', { path: path || '.', reason });
-            // A loss is a change like any other: it holds back snapshots and starts a batch now.
-            this.lastEventAt = Date.now();
-            // The lost changes are of unknown age: a checkpoint waits for this resync.
-            this.queue(path, true, 0);
-            this.scheduler.kick();
-          },
-        });
+        await this.p.source.start(this.watchHandlers());
       }
       if (this.stopRequested()) return await this.finish(ExitCode.ok);
 
@@ -479,7 +472,17 @@ export class Session {
    * every change since; those that were never sent are changes whose events @parcel/watcher
    * dropped (it does, under load, at the edge of its event batches). They are sent now.
    */
-  private async reconcile(): Promise<number> {
+  private reconciling: Promise<number> | undefined;
+
+  /** One reconciliation at a time: the Snapshotter's and the rescans' share it. */
+  private reconcile(): Promise<number> {
+    this.reconciling ??= this.reconcileOnce().finally(() => {
+      this.reconciling = undefined;
+    });
+    return this.reconciling;
+  }
+
+  private async reconcileOnce(): Promise<number> {
     const against = await this.reconcileBase();
     if (against === undefined) return 0;
     const events = await scannedChangesSince(this.p.master.path, against, this.p.matcher.ignoredDirNames);
@@ -499,6 +502,49 @@ export class Session {
     for (const e of missed) this.queueEvent(e, 0);
     this.scheduler.kick();
     return missed.length;
+  }
+
+  private rescans: NodeJS.Timeout | undefined;
+
+  /**
+   * The kernel's inotify limit is reached: what goes unwatched is found by rescanning the
+   * tree every --poll-interval (at least 20 scans' time apart, so a big tree costs at most 5%
+   * of a core), busy or not, and the whole tree is resynced once for what was missed already.
+   */
+  private async coverByRescans(reason: string): Promise<void> {
+    if (this.rescans !== undefined || this.stopRequested()) return;
+    const read = (file: string): Promise<string> =>
+      readFile(file, 'utf8').then(
+        (t) => t.trim(),
+        () => 'unknown',
+      );
+    const limit = await read('/proc/sys/fs/inotify/max_user_watches');
+    // In a container's user namespace, a lower limit of its own may be the one reached.
+    const nsLimit = await read('/proc/sys/user/max_inotify_watches');
+    const intervalMs = this.p.options.pollInterval * 1000;
+    this.p.logger.warn('inotify watch limit reached: changes in unwatched directories are found by rescanning the tree instead', {
+      'fs.inotify.max_user_watches': limit,
+      ...(nsLimit !== limit && nsLimit !== 'unknown' ? { 'user.max_inotify_watches': nsLimit } : {}),
+      rescan_every_s: this.p.options.pollInterval,
+      fix: 'raise it (sysctl -w fs.inotify.max_user_watches=1048576, and a file in /etc/sysctl.d/ to keep it), then restart the session',
+      reason,
+    });
+    this.lastEventAt = Date.now();
+    this.queue('', true, 0);
+    this.scheduler.kick();
+    let lastScanMs = 0;
+    const rescan = async (): Promise<void> => {
+      if (this.stopRequested()) return;
+      const started = performance.now();
+      try {
+        await this.reconcile();
+      } catch (e) {
+        this.p.logger.warn('rescan failed', { error: e instanceof Error ? e.message : String(e) });
+      }
+      lastScanMs = performance.now() - started;
+      if (!this.stopRequested()) this.rescans = setTimeout(() => void rescan(), Math.max(intervalMs, 20 * lastScanMs));
+    };
+    this.rescans = setTimeout(() => void rescan(), intervalMs);
   }
 
   /** Before a Full Crawl: the tree as it starts, what the first reconciliation compares with. */
@@ -554,8 +600,9 @@ export class Session {
     const now = Date.now();
     const masterProblem = await this.masterProblem();
     if (masterProblem !== undefined) {
-      await this.faulty(masterProblem);
-      this.changes.requeue(entries, now + 2000, now);
+      // No attempt: the paths wait for the root to come back (watchMasterRoot).
+      this.changes.requeue(entries, now + 2000, now, false);
+      await this.masterLost(masterProblem);
       return;
     }
     if (this.p.ssh && !this.p.ssh.alive() && !(await this.reconnect())) {
@@ -769,13 +816,70 @@ export class Session {
     try {
       const s = await stat(this.p.master.path);
       if (!s.isDirectory()) return `master root ${this.p.master.path} is no longer a directory`;
-      if (this.masterDev !== undefined && s.dev !== this.masterDev) {
+      if (this.masterId !== undefined && (s.dev !== this.masterId.dev || s.ino !== this.masterId.ino)) {
         return `master root ${this.p.master.path} is now another filesystem (unmounted?); no change is sent until it is back`;
       }
       return undefined;
     } catch {
       return `master root ${this.p.master.path} is gone; no change is sent until it is back`;
     }
+  }
+
+  private watchHandlers(): ChangeHandlers {
+    return {
+      onEvents: (events) => {
+        this.onEvents(events);
+      },
+      onLost: (path, reason) => {
+        this.p.logger.warn('watcher lost events; resyncing the subtree', { path: path || '.', reason });
+        // A loss is a change like any other: it holds back snapshots and starts a batch now.
+        this.lastEventAt = Date.now();
+        // The lost changes are of unknown age: a checkpoint waits for this resync.
+        this.queue(path, true, 0);
+        this.scheduler.kick();
+      },
+      onLimit: (reason) => {
+        void this.coverByRescans(reason);
+      },
+    };
+  }
+
+  private checkingRoot = false;
+
+  /**
+   * Every second: a master root that is gone or another filesystem (unmounted, replaced)
+   * makes the session Faulty, and nothing is sent, deleted or snapshotted meanwhile; once it
+   * is back, the watch is placed afresh (an unmount removes it) and the tree is resynced.
+   */
+  private async watchMasterRoot(): Promise<void> {
+    if (this.checkingRoot || this.stopRequested() || this.masterId === undefined) return;
+    this.checkingRoot = true;
+    try {
+      const problem = await this.masterProblem();
+      if (problem !== undefined) {
+        await this.masterLost(problem);
+        return;
+      }
+      if (this.masterGone === undefined) return;
+      this.p.logger.info('master root is back; watching it afresh and resyncing the tree', { master: this.p.master.path });
+      await this.p.source?.stop().catch(() => undefined);
+      if (this.stopRequested()) return;
+      await this.p.source?.start(this.watchHandlers());
+      this.masterGone = undefined;
+      this.lastEventAt = Date.now();
+      this.queue('', true, 0);
+      this.scheduler.kick();
+    } catch (e) {
+      this.p.logger.warn('could not watch the master root again; retrying', { error: e instanceof Error ? e.message : String(e) });
+    } finally {
+      this.checkingRoot = false;
+    }
+  }
+
+  private async masterLost(problem: string): Promise<void> {
+    if (this.masterGone === undefined) this.p.logger.error('master root lost; nothing is sent until it is back', { master: this.p.master.path, problem });
+    this.masterGone = problem;
+    await this.faulty(problem);
   }
 
   private async faulty(reason: string): Promise<void> {
@@ -814,10 +918,12 @@ export class Session {
     const { logger, options } = this.p;
     if (this.ticker) clearInterval(this.ticker);
     if (this.controls) clearInterval(this.controls);
+    if (this.rescans) clearTimeout(this.rescans);
     // A clean stop while live saves a snapshot, taken while still watching: events of changes
     // made just before it arrive within the settle time and join the pending set.
     let final: Date | undefined;
-    if (code === ExitCode.ok && this.live && this.snapshotter && !this.killing.signal.aborted) {
+    // Never while the master root is gone: an empty tree would read as everything deleted.
+    if (code === ExitCode.ok && this.live && this.snapshotter && !this.killing.signal.aborted && (await this.masterProblem()) === undefined) {
       try {
         final = await this.snapshotter.beginFinal();
         await sleep(SETTLE_MS, this.killing.signal);

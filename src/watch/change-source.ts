@@ -15,6 +15,11 @@ export interface ChangeHandlers {
    * the subtree at `path` must be resynced as a whole.
    */
   onLost(path: string, reason: string): void;
+  /**
+   * The kernel's limit on watches is reached: part of the tree (or all of it) goes unwatched,
+   * and changes there raise no event. The session must cover the tree by rescans.
+   */
+  onLimit(reason: string): void;
 }
 
 export interface ChangeSource {

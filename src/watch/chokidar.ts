@@ -4,6 +4,7 @@
  */
 import { watch, type FSWatcher } from 'chokidar';
 import path from 'node:path';
+import { isWatchLimit } from './native.js';
 import { relativeTo, type ChangeEvent, type ChangeHandlers, type ChangeSource, type WatchOptions } from './change-source.js';
 
 const KIND: Readonly<Record<string, ChangeEvent['kind']>> = {
@@ -36,7 +37,9 @@ export function chokidarSource(o: WatchOptions, polling: boolean): ChangeSource 
           if (kind !== undefined && rel !== undefined) h.onEvents([{ path: rel, kind }]);
         });
         watcher.on('error', (err: unknown) => {
-          h.onLost('', err instanceof Error ? err.message : String(err));
+          const reason = err instanceof Error ? err.message : String(err);
+          if (isWatchLimit(err)) h.onLimit(reason);
+          h.onLost('', reason);
         });
         watcher.once('ready', () => {
           resolve();

@@ -9,6 +9,7 @@
  * holds directories gets a subscription of its own, which watches everything below it, and
  * is then reported again so that it is resent whole, covering what was written before.
  */
+import { watch } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import watcher from '@parcel/watcher';
 import { relativeTo, type ChangeEvent, type ChangeHandlers, type ChangeSource, type WatchOptions } from './change-source.js';
@@ -28,6 +29,25 @@ const MAX_EXTRA = 256;
 // leaves that shell behind as a zombie for gsyncd's whole life.
 const backend = process.platform === 'linux' ? { backend: 'inotify' as const } : {};
 
+/** @parcel/watcher's words when inotify_add_watch fails for want of watches. */
+export const isWatchLimit = (e: unknown): boolean =>
+  (e as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC' || /inotify_add_watch .*No space left on device/.test(e instanceof Error ? e.message : String(e));
+
+/**
+ * Whether one more inotify watch can be placed. @parcel/watcher gives up silently on a new
+ * directory it cannot watch (measured: with the limit reached, files written into the new
+ * directory raise no event and no error), so after new directories appear, gsyncd places
+ * and removes a watch of its own: ENOSPC means the limit is reached.
+ */
+function watchesLeft(dir: string): boolean {
+  try {
+    watch(dir).close();
+    return true;
+  } catch (e) {
+    return !isWatchLimit(e);
+  }
+}
+
 export function nativeSource(o: WatchOptions): ChangeSource {
   let root: watcher.AsyncSubscription | undefined;
   const extra = new Map<string, watcher.AsyncSubscription>();
@@ -39,6 +59,24 @@ export function nativeSource(o: WatchOptions): ChangeSource {
   // An anchored ignore is relative to the root; below it only the unanchored ones apply.
   const rootIgnore = ignoreGlobs(o.ignoredDirNames);
   const subIgnore = rootIgnore.filter((g) => g.startsWith('**/'));
+  let limitReached = false;
+  let probe: NodeJS.Timeout | undefined;
+  let probeDir = '';
+
+  const reachedLimit = (reason: string): void => {
+    if (limitReached) return;
+    limitReached = true;
+    handlers?.onLimit(reason);
+  };
+
+  /** A new directory appeared: soon after the burst it belongs to, is there a watch left? */
+  const scheduleProbe = (abs: string): void => {
+    probeDir = abs;
+    probe ??= setTimeout(() => {
+      probe = undefined;
+      if (!stopped && !limitReached && !watchesLeft(probeDir)) reachedLimit(`cannot watch ${probeDir}: the limit of inotify watches is reached`);
+    }, 100);
+  };
 
   const onBatch = (err: Error | null, events: watcher.Event[]): void => {
     const h = handlers;
@@ -66,6 +104,7 @@ export function nativeSource(o: WatchOptions): ChangeSource {
     try {
       // A symlink to a directory is not one: it is sent as a link, and nothing watches through it.
       if (!(await lstat(abs)).isDirectory()) return;
+      if (!limitReached) scheduleProbe(abs);
       entries = await readdir(abs, { withFileTypes: true });
     } catch {
       return; // gone again
@@ -80,7 +119,9 @@ export function nativeSource(o: WatchOptions): ChangeSource {
     try {
       extra.set(abs, await subscribe(abs, subIgnore));
     } catch (e) {
-      handlers?.onLost(relativeTo(o.root, abs) ?? '', `cannot watch a new directory: ${e instanceof Error ? e.message : String(e)}`);
+      const reason = `cannot watch a new directory: ${e instanceof Error ? e.message : String(e)}`;
+      if (isWatchLimit(e)) reachedLimit(reason);
+      handlers?.onLost(relativeTo(o.root, abs) ?? '', reason);
       return;
     }
     const rel = relativeTo(o.root, abs);
@@ -94,17 +135,31 @@ export function nativeSource(o: WatchOptions): ChangeSource {
     root = undefined;
     for (const s of old) await s.unsubscribe().catch(() => undefined);
     if (isStopped()) return;
-    root = await subscribe(o.root, rootIgnore);
+    try {
+      root = await subscribe(o.root, rootIgnore);
+    } catch (e) {
+      if (!isWatchLimit(e)) throw e;
+      reachedLimit(e instanceof Error ? e.message : String(e));
+    }
     handlers?.onLost('', `more than ${MAX_EXTRA} new directory trees; watching the root afresh`);
   }
 
   return {
+    /** May be called again after stop(): the master root came back after an unmount. */
     async start(h: ChangeHandlers): Promise<void> {
       handlers = h;
-      root = await subscribe(o.root, rootIgnore);
+      stopped = false;
+      try {
+        root = await subscribe(o.root, rootIgnore);
+      } catch (e) {
+        // Too many directories for the kernel's limit: nothing is watched, rescans cover all.
+        if (!isWatchLimit(e)) throw e;
+        reachedLimit(e instanceof Error ? e.message : String(e));
+      }
     },
     async stop(): Promise<void> {
       stopped = true;
+      if (probe) clearTimeout(probe);
       await consolidating?.catch(() => undefined);
       const all = [...extra.values(), ...(root ? [root] : [])];
       extra.clear();

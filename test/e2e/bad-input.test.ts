@@ -1,5 +1,6 @@
 // Usage and configuration errors: exit status 2, one `gsyncd: ` line on stderr naming the
 // culprit (the option, the operand, or `file:line` in a config file), and nothing synced.
+// rsync or ssh missing is a runtime error instead: exit 1, naming the program and its package.
 import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -123,6 +124,56 @@ describe('usage errors exit 2 and name the culprit', () => {
     const layout = await setup(t, 'volume-master');
     const run = await runGsyncd([':mastervol', layout.slave]);
     assertUsageError(run, /mastervol|:NAME|volume/i);
+    assertSlaveEmpty(layout);
+  });
+
+  it('a misspelt option, on the command line and in a config file: the suggestion names the right one', async (t) => {
+    const layout = await setup(t, 'misspelt');
+    assertUsageError(await runGsyncd(['--sync_jbos', '3', layout.master, layout.slave]), '--sync_jbos', 'sync-jobs');
+    const conf = path.join(layout.base, 'misspelt.conf');
+    writeFileSync(conf, '# a comment\nsync_jbos: 3\n');
+    assertUsageError(await runGsyncd(['-c', conf, layout.master, layout.slave]), `${conf}:2`, 'sync_jbos: unknown option; did you mean sync-jobs?');
+    assertSlaveEmpty(layout);
+  });
+
+  const badSlaves: readonly (readonly [string, RegExp])[] = [
+    ['host:', /no path after "host:"/],
+    ['ssh://host:99999/x', /not a valid ssh URL/],
+    ['ssh://host/', /has no path/],
+    ['user@:/x', /not a valid host name/],
+    ['host::', /not a valid volume name/],
+    ['file://relative/x', /not a valid file URL/],
+  ];
+  for (const [slave, why] of badSlaves) {
+    it(`a SLAVE of no known form: ${slave}`, async (t) => {
+      const layout = await setup(t, 'bad-slave');
+      assertUsageError(await runGsyncd(['--once', layout.master, slave]), `SLAVE ${slave}`, why);
+    });
+  }
+
+  for (const [what, flag, pkg] of [['range', '--retry-attempts', '0'], ['number', '--retry-max-delay', 'soon']] as const) {
+    it(`a ${what} error on a new tunable: ${flag} ${pkg}`, async (t) => {
+      const layout = await setup(t, 'bad-retry');
+      assertUsageError(await runGsyncd([flag, pkg, layout.master, layout.slave]), flag, `"${pkg}"`);
+      assertSlaveEmpty(layout);
+    });
+  }
+});
+
+describe('missing programs: exit 1, the message names the program and the package', () => {
+  it('rsync not installed (--rsync-command names nothing that runs)', async (t) => {
+    const layout = await setup(t, 'no-rsync');
+    const run = await runGsyncd(['--once', '--rsync-command', '/nonexistent/rsync', layout.master, layout.slave]);
+    assert.equal(run.code, 1, `${describeExit(run)}\n${run.stderr}`);
+    assert.match(run.stderr, /^gsyncd: \/nonexistent\/rsync: not found or not executable; install the rsync package/m);
+    assertSlaveEmpty(layout);
+  });
+
+  it('ssh not installed (-e names nothing that runs)', async (t) => {
+    const layout = await setup(t, 'no-ssh');
+    const run = await runGsyncd(['--once', '-e', '/nonexistent/ssh', layout.master, `localhost:${layout.slave}`]);
+    assert.equal(run.code, 1, `${describeExit(run)}\n${run.stderr}`);
+    assert.match(run.stderr, /^gsyncd: \/nonexistent\/ssh: not found or not executable; install the openssh-client package/m);
     assertSlaveEmpty(layout);
   });
 });

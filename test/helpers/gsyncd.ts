@@ -40,6 +40,8 @@ export interface StartOptions {
   stateDir?: string;
   /** Do not add `--state-dir` (for tests of the flag itself). */
   noStateDir?: boolean;
+  /** Run gsyncd through this command (`unshare …`, `setpriv …`), which must exec what follows it. */
+  prefix?: readonly string[];
 }
 
 export interface LogMatch {
@@ -76,7 +78,8 @@ export class GsyncdProcess {
     this.stateDir = stateDir;
     this.#ownsStateDir = ownsStateDir;
     this.args = options.noStateDir === true ? [...args] : ['--state-dir', stateDir, ...args];
-    this.child = spawn(process.execPath, [gsyncdBin, ...this.args], {
+    const [program = process.execPath, ...before] = [...(options.prefix ?? []), process.execPath];
+    this.child = spawn(program, [...before, gsyncdBin, ...this.args], {
       cwd: repoRoot,
       // GSYNCD_STATE_DIR as a second guard: a test never writes to /var/lib.
       env: { ...process.env, GSYNCD_STATE_DIR: stateDir, ...options.env },
