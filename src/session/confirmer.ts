@@ -19,6 +19,8 @@ export interface ConfirmerDeps {
   /** Queues the path again and counts a failure. */
   readonly resend: (path: string) => void;
   readonly countFailure: () => void;
+  /** Lists the path as failed (status --detail) until it changes. */
+  readonly giveUp: (path: string, reason: string) => void;
 }
 
 /** Confirming compares modes and times: only meaningful when rsync keeps them, and never with -n. */
@@ -62,6 +64,7 @@ export class Confirmer {
           this.d.countFailure();
           if (this.resent.has(m.path)) {
             this.d.logger.error('slave copy still differs after sending it again; not resending until it changes', { path: m.path, reason: m.reason });
+            this.d.giveUp(m.path, `the slave's copy differs after sending it again: ${m.reason}`);
             continue;
           }
           this.d.logger.warn('slave copy differs from the master; sending it again', { path: m.path, reason: m.reason });

@@ -116,6 +116,10 @@ export class Session {
       countFailure: () => {
         this.countFailures(1);
       },
+      giveUp: (path, reason) => {
+        this.failedPaths.record(path, reason, 2, new Date());
+        this.publishFailed();
+      },
     });
     this.changes = new ChangeSet(p.options.maxQueue);
     this.scheduler = new Scheduler(
@@ -815,9 +819,9 @@ export class Session {
   private async masterProblem(): Promise<string | undefined> {
     try {
       const s = await stat(this.p.master.path);
-      if (!s.isDirectory()) return `master root ${this.p.master.path} is no longer a directory`;
+      if (!s.isDirectory()) return `master root ${this.p.master.path} is no longer a directory; no change is sent until it is back`;
       if (this.masterId !== undefined && (s.dev !== this.masterId.dev || s.ino !== this.masterId.ino)) {
-        return `master root ${this.p.master.path} is now another filesystem (unmounted?); no change is sent until it is back`;
+        return `master root ${this.p.master.path} is not the directory it was (unmounted, or replaced); no change is sent until it is back`;
       }
       return undefined;
     } catch {
