@@ -39,6 +39,7 @@ import { scheduleRecheck } from './sent-recheck.js';
 import { PauseGate, pauseRequested } from './pause.js';
 import { FailedPaths } from './failed-paths.js';
 import { judgeBatch, type BatchVerdict } from '../sync/batch-failures.js';
+import { ACTIONS } from '../sync/exit-codes.js';
 import type { PathError } from '../sync/rsync-errors.js';
 
 export interface SessionParts {
@@ -697,7 +698,7 @@ export class Session {
       nextTry = Math.min(nextTry, delay);
       this.changes.requeue([f.entry], now + delay, now, true, f.alone);
     }
-    logger.error('batch failed', {
+    logger[ACTIONS[result.outcome].level]('batch failed', {
       ...fields,
       failed: verdict.failed.length,
       sent: verdict.done.length,

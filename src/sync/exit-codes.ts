@@ -12,6 +12,23 @@ export type RsyncOutcome =
   | 'usage' //      gsyncd or the user gave rsync something it refuses: a configuration error
   | 'fatal'; //     anything else: Faulty, retry later; never a reason to exit
 
+/** What an outcome means for the paths of the run, whether they are retried, and how it is logged. */
+export interface OutcomeAction {
+  readonly paths: string;
+  readonly retry: 'no' | 'failed paths' | 'after reconnecting' | 'the run, until it works';
+  readonly level: 'info' | 'warn' | 'error';
+}
+
+export const ACTIONS: Readonly<Record<RsyncOutcome, OutcomeAction>> = {
+  ok: { paths: 'all on the slave', retry: 'no', level: 'info' },
+  vanished: { paths: 'all on the slave but those gone from the master, whose deletes follow', retry: 'no', level: 'info' },
+  partial: { paths: 'on the slave but those named by rsync (every path of the run when it names none)', retry: 'failed paths', level: 'error' },
+  'max-delete': { paths: 'on the slave; some deletes were held back as asked', retry: 'no', level: 'warn' },
+  connection: { paths: 'unknown: all are sent again', retry: 'after reconnecting', level: 'warn' },
+  usage: { paths: 'none sent', retry: 'the run, until it works', level: 'error' },
+  fatal: { paths: 'unknown: all are sent again', retry: 'the run, until it works', level: 'error' },
+};
+
 export interface RsyncExit {
   readonly code: number;
   readonly meaning: string;

@@ -1,7 +1,7 @@
 /** src/sync/exit-codes.ts: every rsync exit status has a meaning (DESIGN.md invariant 6). */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rsyncExit, type RsyncOutcome } from '../../src/sync/exit-codes.js';
+import { ACTIONS, rsyncExit, type RsyncOutcome } from '../../src/sync/exit-codes.js';
 
 describe('rsyncExit: the outcomes invariant 6 names', () => {
   // [code, outcome]
@@ -71,4 +71,15 @@ describe('rsyncExit: an unknown code', () => {
       assert.deepEqual(rsyncExit(code), { code, meaning: `unknown exit status ${code}`, outcome: 'fatal' });
     });
   }
+});
+
+describe('ACTIONS: what each outcome means for the paths, whether to retry, how to log', () => {
+  it('a failure that may have left paths behind is retried; success is logged at info', () => {
+    for (const outcome of ['partial', 'connection', 'usage', 'fatal'] as const) assert.notEqual(ACTIONS[outcome].retry, 'no', outcome);
+    for (const outcome of ['ok', 'vanished'] as const) assert.deepEqual([ACTIONS[outcome].retry, ACTIONS[outcome].level], ['no', 'info'], outcome);
+  });
+
+  it('every code from 0 to 255 has an outcome with an action: the daemon never meets an unknown one', () => {
+    for (let code = 0; code <= 255; code++) assert.ok(ACTIONS[rsyncExit(code).outcome], String(code));
+  });
 });
