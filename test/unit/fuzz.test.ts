@@ -13,6 +13,10 @@ import { FILTER_RULES_KEY, decodeFilterArg } from '../../src/filter/rules.js';
 import { ChangeSet, type Entry } from '../../src/sync/change-set.js';
 import { isWithin } from '../../src/sync/paths.js';
 import { joinWords, splitWords } from '../../src/transport/shell-words.js';
+import { parseRsyncErrors } from '../../src/sync/rsync-errors.js';
+import { judgeBatch } from '../../src/sync/batch-failures.js';
+import { rsyncExit } from '../../src/sync/exit-codes.js';
+import { parseRsyncStats } from '../../src/sync/rsync-stats.js';
 import { prng } from '../helpers/prng.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261127);
@@ -176,7 +180,7 @@ describe('fuzz', () => {
 type Op =
   | { readonly op: 'add'; readonly path: string; readonly recursive: boolean }
   | { readonly op: 'take'; readonly limit: number; readonly blockedTop: string }
-  | { readonly op: 'done' | 'fail'; readonly batch: number; readonly backoff: number }
+  | { readonly op: 'done' | 'fail'; readonly batch: number; readonly backoff: number; readonly alone?: boolean }
   | { readonly op: 'wait'; readonly ms: number };
 
 const NAMES = ['a', 'b', 'c', 'd', 'e'];
@@ -190,7 +194,7 @@ function randomOps(g: Gen): { maxPaths: number; ops: Op[] } {
       const path = Array.from({ length: depth }, () => g.pick(NAMES)).join('/');
       ops.push({ op: 'add', path, recursive: g.chance(0.15) });
     } else if (roll < 8) ops.push({ op: 'take', limit: 1 + g.int(6), blockedTop: g.pick(['', ...NAMES]) });
-    else if (roll < 9) ops.push({ op: g.chance(0.5) ? 'done' : 'fail', batch: g.int(4), backoff: g.int(3) * 100 });
+    else if (roll < 9) ops.push({ op: g.chance(0.5) ? 'done' : 'fail', batch: g.int(4), backoff: g.int(3) * 100, alone: g.chance(0.3) });
     else ops.push({ op: 'wait', ms: g.int(300) });
   }
   return { maxPaths: 3 + g.int(10), ops };
@@ -229,7 +233,7 @@ function replay(maxPaths: number, ops: readonly Op[], check: 'no-lost-path' | 'b
         if (id === undefined) break;
         const entries = inFlight.get(id) ?? [];
         inFlight.delete(id);
-        if (o.op === 'fail') cs.requeue(entries, now + o.backoff, now);
+        if (o.op === 'fail') cs.requeue(entries, now + o.backoff, now, true, o.alone === true);
         for (const [p, s] of state) {
           if (s !== id) continue;
           if (o.op === 'fail') state.set(p, 'queued');
@@ -288,5 +292,27 @@ describe('fuzz: ChangeSet under random add, take, requeue', () => {
       replay(maxPaths, ops, 'bound');
     },
     shrinkOps,
+  );
+});
+
+const RSYNC_PIECES = [
+  'rsync: ', '[sender] ', '[receiver] ', '[generator] ', 'send_files failed to open ', 'mkstemp ', 'opendir ', 'write failed on ',
+  '"', '/m', '/s', '/m/', '/s/', 'a', 'b/c', '.x.AbCdEf', '\\#012', '\\#3', ' failed', ': ', 'Permission denied (13)', ' -> ', '\n', ' (', 'rsync error: ',
+];
+
+describe('fuzz: rsync error lines', () => {
+  fuzz(
+    'parseRsyncErrors and judgeBatch answer for any stderr, and every entry is either done or failed',
+    3000,
+    (g) => ({ stderr: g.text(RSYNC_PIECES, 30), code: g.pick([0, 3, 11, 12, 20, 23, 24, 99]), paths: ['a', 'b', 'b/c', ''].filter(() => g.chance(0.5)) }),
+    ({ stderr, code, paths }) => {
+      const errors = parseRsyncErrors(stderr, '/m', '/s');
+      for (const p of errors.paths) assert.ok(!p.path.startsWith('/'), `relative path expected: ${p.path}`);
+      const entries: Entry[] = paths.map((path) => ({ path, recursive: false, since: 0, origin: 0, attempts: 0, notBefore: 0 }));
+      const run = { recursive: false, paths, result: { exit: rsyncExit(code), stats: parseRsyncStats(''), stderr, output: '', sent: undefined, seconds: 0 } };
+      const v = judgeBatch(entries, [run], '/m', '/s');
+      assert.equal(v.done.length + v.failed.length, entries.length);
+      if (rsyncExit(code).outcome !== 'partial' && !['ok', 'vanished'].includes(rsyncExit(code).outcome)) assert.equal(v.done.length, 0, 'a run that failed as a whole sent nothing known');
+    },
   );
 });
