@@ -54,6 +54,11 @@ const RECONCILED_FOR_MS = 60_000;
  * and at least 20 scans' time later: a 0.3 s scan (100k files) every 10 s of quiet at most.
  */
 const RECONCILE_AFTER_ACTIVITY_MS = 10_000;
+/**
+ * Under changes that never pause, the reconciliation runs anyway this long after the last
+ * (and at least 20 scans' time later): events the kernel dropped wait a minute, not for quiet.
+ */
+const RECONCILE_WHILE_BUSY_MS = 60_000;
 
 export class Snapshotter {
   private busy = false;
@@ -64,8 +69,11 @@ export class Snapshotter {
   /** Something was sent since the last reconciliation. */
   private activity = false;
   private lastScanMs = 0;
+  private readonly startedAt: number;
 
-  constructor(private readonly d: SnapshotterDeps) {}
+  constructor(private readonly d: SnapshotterDeps) {
+    this.startedAt = this.now();
+  }
 
   sent(): void {
     this.dirty = true;
@@ -98,8 +106,12 @@ export class Snapshotter {
    * snapshot is saved once an interval when something was sent, right after a reconciliation.
    */
   async tick(): Promise<void> {
-    if (this.busy || !this.d.idle()) return;
+    if (this.busy) return;
     const t = this.now();
+    if (!this.d.idle()) {
+      await this.reconcileWhileBusy(t);
+      return;
+    }
     if (t - this.d.lastEventAt() < SETTLE_MS) return;
     const reconcile = this.d.reconcile;
     const snapshotDue = this.dirty && (this.lastSavedAt === 0 || t - this.lastSavedAt >= this.d.intervalMs);
@@ -112,6 +124,18 @@ export class Snapshotter {
         if ((await this.runReconcile(t, reconcile)) > 0) return;
       }
       if (snapshotDue) await this.save(t);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async reconcileWhileBusy(t: number): Promise<void> {
+    const reconcile = this.d.reconcile;
+    const last = this.reconciledAt ?? this.startedAt;
+    if (!reconcile || t - last < Math.max(RECONCILE_WHILE_BUSY_MS, 20 * this.lastScanMs)) return;
+    this.busy = true;
+    try {
+      await this.runReconcile(t, reconcile);
     } finally {
       this.busy = false;
     }
