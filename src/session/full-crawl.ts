@@ -37,6 +37,8 @@ export interface FullCrawlContext {
   /** The slave root as its rsync names it in messages. */
   slaveRoot(): string;
   faulty(reason: string): Promise<void>;
+  /** Why the master root must not be crawled now (gone, unmounted), or undefined. */
+  masterProblem(): Promise<string | undefined>;
   reconnect(): Promise<boolean>;
 }
 
@@ -48,6 +50,15 @@ export async function fullCrawl(c: FullCrawlContext): Promise<boolean> {
     await c.status.state('Initializing', 'Full Crawl');
     await c.whenRunning();
     if (stopping()) return false;
+    // A retry may come after the master's disk went away: crawling an empty mount point
+    // with --delete would empty the slave.
+    const problem = await c.masterProblem();
+    if (problem !== undefined) {
+      if (options.once) throw new GsyncdError(problem, ExitCode.failure);
+      await c.faulty(problem);
+      await sleep(backoffMs(attempt, 1000, options.retryMaxDelay * 1000), c.stopSignal);
+      continue;
+    }
     logger.info('Full Crawl started', { session: c.name, master: c.master, slave: c.slave });
     const r = await c.runRsync(options.rsyncCommand, fullSyncArgv(c.plan, !options.once), {
       signal: c.runSignal(),

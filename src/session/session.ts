@@ -211,6 +211,7 @@ export class Session {
         masterFailures: (failures) => this.retryMasterFailures(failures),
         slaveRoot: () => this.slaveRootPath(),
         faulty: (reason) => this.faulty(reason),
+        masterProblem: () => this.masterProblem(),
         reconnect: () => this.reconnect(),
       });
       if (options.once) return await this.finish(crawled ? ExitCode.ok : ExitCode.failure);
