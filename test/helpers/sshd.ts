@@ -1,5 +1,7 @@
 // A throw-away sshd on a free loopback port, configured as TESTING.md describes, so that
 // the SSH slave forms run against a real OpenSSH with real keys and no shared state.
+// Optionally on another address, run through a command prefix (`ip netns exec NAME`) and
+// with extra config lines (server-side keepalives), for the network fault tests.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,10 +13,18 @@ import { pollUntil } from './wait.js';
 export interface SshdOptions {
   /** Options put before the key in authorized_keys, e.g. `command="…",restrict`. */
   authorizedKeyOptions?: string;
+  /** The address to listen on and to log in to; default 127.0.0.1. */
+  listenAddress?: string;
+  /** Words run before sshd and ss (e.g. `ip netns exec NAME`): sshd then lives in that namespace. */
+  commandPrefix?: readonly string[];
+  /** More sshd_config lines (e.g. `ClientAliveInterval 2`). */
+  extraConfig?: readonly string[];
 }
 
 export interface Sshd {
   port: number;
+  /** The address sshd listens on, which the slave specs name. */
+  host: string;
   dir: string;
   /** Private key of the client user; its public half is in authorized_keys. */
   userKey: string;
@@ -23,9 +33,9 @@ export interface Sshd {
   rsh: string;
   /** The remote shell without `-p`, for slave specs that carry the port themselves. */
   rshNoPort: string;
-  /** `root@127.0.0.1:PATH`, the rsync-style slave. */
+  /** `root@HOST:PATH` (HOST 127.0.0.1 by default), the rsync-style slave. */
   slaveSpec(remotePath: string): string;
-  /** `ssh://root@127.0.0.1:PORT/PATH`. */
+  /** `ssh://root@HOST:PORT/PATH`. */
   slaveUrl(remotePath: string): string;
   /** Rewrites authorized_keys (sshd rereads it on every connection). */
   setAuthorizedKeyOptions(options: string | undefined): Promise<void>;
@@ -54,10 +64,22 @@ function freePort(): Promise<number> {
   });
 }
 
-function sshdConfig(dir: string, port: number): string {
+interface LaunchOptions {
+  listenAddress: string;
+  commandPrefix: readonly string[];
+  extraConfig: readonly string[];
+}
+
+/** `[program, args]` of `command args` run through the prefix. */
+function prefixed(prefix: readonly string[], command: string, args: readonly string[]): [string, string[]] {
+  const [program = command, ...rest] = [...prefix, command, ...args];
+  return [program, rest];
+}
+
+function sshdConfig(dir: string, port: number, options: LaunchOptions): string {
   return [
     `Port ${port}`,
-    'ListenAddress 127.0.0.1',
+    `ListenAddress ${options.listenAddress}`,
     `HostKey ${path.join(dir, 'hostkey')}`,
     `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
     `PidFile ${path.join(dir, 'sshd.pid')}`,
@@ -68,6 +90,7 @@ function sshdConfig(dir: string, port: number): string {
     'PermitRootLogin yes',
     'MaxStartups 100:30:200',
     'MaxSessions 100',
+    ...options.extraConfig,
     '',
   ].join('\n');
 }
@@ -88,8 +111,8 @@ function clientOptions(userKey: string): string[] {
 }
 
 /** The per-connection sshd processes serving `port`, found from their sockets. */
-async function connectionProcesses(port: number): Promise<ProcInfo[]> {
-  const { stdout } = await exec('ss', ['-tnpH', `sport = :${port}`]);
+async function connectionProcesses(port: number, prefix: readonly string[]): Promise<ProcInfo[]> {
+  const { stdout } = await exec(...prefixed(prefix, 'ss', ['-tnpH', `sport = :${port}`]));
   const pids = new Set<number>();
   for (const match of stdout.matchAll(/pid=(\d+)/g)) {
     pids.add(Number(match[1]));
@@ -114,14 +137,14 @@ async function killAndWait(infos: readonly ProcInfo[], what: string): Promise<vo
   );
 }
 
-async function launch(dir: string): Promise<number> {
+async function launch(dir: string, options: LaunchOptions): Promise<number> {
   const configFile = path.join(dir, 'sshd_config');
   const logFile = path.join(dir, 'sshd.log');
   // The probe-then-bind port choice can race with another process: retry on a bind failure.
   for (let attempt = 1; ; attempt += 1) {
     const port = await freePort();
-    await writeFile(configFile, sshdConfig(dir, port));
-    const result = await exec(SSHD, ['-f', configFile, '-E', logFile]);
+    await writeFile(configFile, sshdConfig(dir, port, options));
+    const result = await exec(...prefixed(options.commandPrefix, SSHD, ['-f', configFile, '-E', logFile]));
     if (result.code === 0) {
       return port;
     }
@@ -138,24 +161,33 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   const userKey = path.join(dir, 'userkey');
   const authorizedKeys = path.join(dir, 'authorized_keys');
   const pidFile = path.join(dir, 'sshd.pid');
+  const launchOptions: LaunchOptions = {
+    listenAddress: options.listenAddress ?? '127.0.0.1',
+    commandPrefix: options.commandPrefix ?? [],
+    extraConfig: options.extraConfig ?? [],
+  };
+  const host = launchOptions.listenAddress;
+  // An IPv6 address needs brackets in host:path and in a URL.
+  const hostInSpec = host.includes(':') ? `[${host}]` : host;
   let port = 0;
   let started = false;
 
   const sshd: Sshd = {
     port,
+    host,
     dir,
     userKey,
     publicKey: '',
     rsh: '',
     rshNoPort: '',
-    slaveSpec: (remotePath) => `root@127.0.0.1:${remotePath}`,
-    slaveUrl: (remotePath) => `ssh://root@127.0.0.1:${port}${remotePath}`,
+    slaveSpec: (remotePath) => `root@${hostInSpec}:${remotePath}`,
+    slaveUrl: (remotePath) => `ssh://root@${hostInSpec}:${port}${remotePath}`,
     async setAuthorizedKeyOptions(keyOptions) {
       const line = keyOptions === undefined ? sshd.publicKey : `${keyOptions} ${sshd.publicKey}`;
       await writeFile(authorizedKeys, `${line}\n`, { mode: 0o600 });
     },
     async killConnections() {
-      await killAndWait(await connectionProcesses(port), `the sshd connections of port ${port}`);
+      await killAndWait(await connectionProcesses(port, launchOptions.commandPrefix), `the sshd connections of port ${port}`);
     },
     async stop() {
       if (started) {
@@ -176,7 +208,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     await execOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'gsyncd-e2e-user', '-f', userKey]);
     sshd.publicKey = (await readFile(`${userKey}.pub`, 'utf8')).trim();
     await sshd.setAuthorizedKeyOptions(options.authorizedKeyOptions);
-    port = await launch(dir);
+    port = await launch(dir, launchOptions);
     started = true;
     sshd.port = port;
     const client = clientOptions(userKey);
@@ -188,7 +220,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     let last = '';
     await pollUntil(
       async () => {
-        const probe = await exec('ssh', ['-p', String(port), ...client, 'root@127.0.0.1', 'true'], {
+        const probe = await exec('ssh', ['-p', String(port), ...client, `root@${host}`, 'true'], {
           timeoutMs: 10_000,
         });
         last = probe.stderr;
