@@ -10,6 +10,7 @@ import { runCheckpoint, runStatus } from './status.js';
 import { runPause, runResume, runStop } from './control.js';
 import { runConfig } from './config-cmd.js';
 import { runMonitor } from './monitor.js';
+import { runHealth } from './health.js';
 import { remoteTree } from '../transport/remote-tree.js';
 import { normaliseArgv } from './flags.js';
 
@@ -25,6 +26,7 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map(Object.entries({
   resume: runResume,
   config: runConfig,
   monitor: runMonitor,
+  health: runHealth,
 } satisfies Record<string, Command>));
 
 async function main(argv: readonly string[]): Promise<ExitCode> {

@@ -17,6 +17,10 @@ import { StatusWriter } from '../session/status-writer.js';
 import { SavedState } from '../session/saved-state.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
 import { runRsync } from '../sync/rsync-runner.js';
+import { sshKeyOptions } from '../transport/ssh-key.js';
+import { SessionMetrics } from '../status/metrics.js';
+import { parseListen, startHttp } from '../status/http.js';
+import type { Server } from 'node:http';
 import { SshMaster } from '../transport/ssh-master.js';
 import { SlaveLink } from '../session/slave-link.js';
 import { splitWords } from '../transport/shell-words.js';
@@ -81,15 +85,21 @@ export async function parseMirrorArgs(argv: readonly string[], env: NodeJS.Proce
   const sessionName = (cli['session'] ?? fromEnv['session'] ?? config.defaults['session']) as string | undefined;
   const section = sessionName !== undefined ? (config.sessions.get(sessionName) ?? {}) : {};
   const options = toOptions(layer(config.defaults, section, fromEnv, cli));
-  const [masterSpec, slaveSpec] = endpointsOf(cmd.args, sessionName, config);
+  const [masterSpec, slaveSpec] = endpointsOf(cmd.args, sessionName, config, env);
   return { options, config, masterSpec, slaveSpec, withSessionConfig: (own) => toOptions(layer(config.defaults, section, own, fromEnv, cli)) };
 }
 
 /** MASTER and SLAVE as given, else from the session's section (how `gsyncd monitor` starts a worker). */
-function endpointsOf(args: readonly string[], sessionName: string | undefined, config: ConfigFile): [string, string] {
+/** MASTER and SLAVE: the operands, else $GSYNCD_MASTER and $GSYNCD_SLAVE (a container's way), else the session's section. */
+function endpointsOf(args: readonly string[], sessionName: string | undefined, config: ConfigFile, env: NodeJS.ProcessEnv): [string, string] {
   const [master, slave] = args;
   if (master !== undefined && slave !== undefined) return [master, slave];
   if (master !== undefined) throw usageError(`missing SLAVE after MASTER ${master}`);
+  const fromEnv = [env['GSYNCD_MASTER'], env['GSYNCD_SLAVE']].map((v) => (v === '' ? undefined : v));
+  if (fromEnv[0] !== undefined && fromEnv[1] !== undefined) return [fromEnv[0], fromEnv[1]];
+  if (fromEnv[0] !== undefined || fromEnv[1] !== undefined) {
+    throw usageError(`${fromEnv[0] === undefined ? 'GSYNCD_SLAVE' : 'GSYNCD_MASTER'} is set but ${fromEnv[0] === undefined ? 'GSYNCD_MASTER' : 'GSYNCD_SLAVE'} is not; set both, or give MASTER and SLAVE`);
+  }
   const ends = sessionName === undefined ? undefined : config.endpoints.get(sessionName);
   if (ends?.master !== undefined && ends.slave !== undefined) return [ends.master, ends.slave];
   if (sessionName !== undefined && ends) {
@@ -164,6 +174,7 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
   await checkTool(o.rsyncCommand, ['--version'], 'rsync', '--rsync-command');
   const rshWords = words(o.sshCommand, 'ssh-command');
   if (rshWords.length === 0) throw usageError('--ssh-command: empty');
+  if (slave.kind !== 'local') rshWords.push(...(await sshKeyOptions(o.sshKey, o.sshKnownHosts, sessionDir)));
   const remote = slave.kind === 'local' ? undefined : { ...slave, kind: 'ssh' as const, port: slave.kind === 'ssh' ? slave.port : undefined, path: slave.kind === 'ssh' ? slave.path : '', host: slave.host ?? '' };
   if (remote) await checkTool(rshWords[0] ?? 'ssh', ['-V'], 'openssh-client', '-e/--ssh-command');
   const withChannel = remote !== undefined && o.remoteGsyncd.trim() !== 'none';
@@ -171,6 +182,9 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     throw usageError(`SLAVE ${describeEndpoint(slave)}: a volume is resolved by gsyncd on the slave; --remote-gsyncd none cannot be used with host::NAME`);
   }
   if (withChannel) words(o.remoteGsyncd, 'remote-gsyncd');
+  if (o.httpListen !== undefined && parseListen(o.httpListen) === undefined) {
+    throw usageError(`--http-listen ${o.httpListen}: expected ADDR:PORT, e.g. 127.0.0.1:9910 or :9910`);
+  }
 
   const lock = await acquirePidLock(o.pidFile ?? path.join(sessionDir, 'gsyncd.pid'));
   if (!lock.ok) throw new GsyncdError(`session ${name} is already running (pid ${lock.holder})`, ExitCode.failure);
@@ -200,6 +214,7 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     checkpoint: { time: null, completed: false, completion_time: null },
     pid: process.pid,
   });
+  const metrics = o.httpListen === undefined ? undefined : new SessionMetrics(name, () => status.current);
   const session = new Session({
     name,
     master,
@@ -214,6 +229,8 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     link,
     sessionDir,
     saved: o.once ? undefined : new SavedState(sessionDir),
+    progressTty: o.logFile === undefined && process.stderr.isTTY ? process.stderr : undefined,
+    metrics,
     source: o.once
       ? undefined
       : createChangeSource(o.watcher, { root: master.path, ignoredDirNames: matcher.ignoredDirNames, pollIntervalMs: o.pollInterval * 1000 }),
@@ -227,10 +244,24 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     // A second signal means "now": the shutdown bound is skipped.
     if (signals > 1) process.exit(ExitCode.failure);
   };
+  // SIGHUP: logrotate moved the log file; write to a new one.
+  const onHangup = (): void => {
+    logger.reopen();
+    logger.info('log file reopened', { file: o.logFile ?? 'stderr' });
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', onHangup);
   logger.info('gsyncd starting', { version: VERSION, session: name, master: master.path, slave: describeEndpoint(slave), pid: process.pid });
+  let http: Server | undefined;
   try {
+    if (metrics && o.httpListen !== undefined) {
+      const started = await startHttp(o.httpListen, { registry: metrics.registry, readiness: () => session.readiness() }).catch((e: unknown) => {
+        throw new GsyncdError(`--http-listen ${o.httpListen ?? ''}: cannot listen (${(e as NodeJS.ErrnoException).code ?? String(e)})`, ExitCode.failure);
+      });
+      http = started.server;
+      logger.info('http listening', { address: started.address, paths: '/healthz /readyz /metrics' });
+    }
     const code = await session.run();
     logger.info('gsyncd stopped', { session: name, exit: code });
     return code;
@@ -239,8 +270,11 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     await ssh?.close().catch(() => undefined);
     throw e;
   } finally {
+    http?.close();
+    http?.closeAllConnections();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onHangup);
     await lock.release().catch(() => undefined);
     await logger.close();
   }

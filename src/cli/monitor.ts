@@ -93,7 +93,8 @@ export async function runMonitor(argv: readonly string[], env: NodeJS.ProcessEnv
     stop = resolve;
   });
   const onHup = (): void => {
-    logger.info('SIGHUP: reloading the config');
+    logger.reopen();
+    logger.info('SIGHUP: reloading the config; the log files are reopened');
     void monitor.reload();
   };
   const onStop = (signal: NodeJS.Signals): void => {

@@ -18,6 +18,9 @@ export interface Options {
   readonly pidFile: string | undefined;
   readonly once: boolean;
   readonly sshCommand: string;
+  readonly sshKey: string | undefined;
+  readonly sshKnownHosts: string | undefined;
+  readonly httpListen: string | undefined;
   readonly remoteGsyncd: string;
   readonly slaveTimeout: number;
   readonly rsyncCommand: string;
@@ -121,6 +124,9 @@ export function toOptions(s: Settings): Options {
     pidFile: str(s, 'pid-file'),
     once: bool(s, 'once'),
     sshCommand: must(str(s, 'ssh-command'), 'ssh-command'),
+    sshKey: str(s, 'ssh-key'),
+    sshKnownHosts: str(s, 'ssh-known-hosts'),
+    httpListen: str(s, 'http-listen'),
     remoteGsyncd: must(str(s, 'remote-gsyncd'), 'remote-gsyncd'),
     slaveTimeout: must(num(s, 'slave-timeout'), 'slave-timeout'),
     rsyncCommand: must(str(s, 'rsync-command'), 'rsync-command'),

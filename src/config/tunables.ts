@@ -53,6 +53,10 @@ export const TUNABLES: readonly Tunable[] = [
     help: 'the slave exits when the master has been silent this long; the master pings well within it' },
   { name: 'ssh-command', type: 'string', default: 'ssh', short: 'e', aliases: ['rsh'], arg: 'COMMAND',
     help: "remote shell, as rsync's -e ('ssh -p 2222 -i key'); gsyncd adds its connection-sharing options" },
+  { name: 'ssh-key', type: 'string', default: undefined, arg: 'FILE',
+    help: "the SSH private key (ssh -i); one readable by others, as a mounted secret often is, is used through a private copy" },
+  { name: 'ssh-known-hosts', type: 'string', default: undefined, arg: 'FILE',
+    help: "the known_hosts file that holds the slave's host key (ssh -o UserKnownHostsFile=FILE)" },
   { name: 'remote-gsyncd', type: 'string', default: 'gsyncd', arg: "'PATH [OPTIONS]'",
     help: "gsyncd on the slave host, or 'none' for a slave with rsync only" },
 
@@ -134,6 +138,8 @@ export const TUNABLES: readonly Tunable[] = [
     help: 'how often --watcher poll looks at each file' },
 
   // Logging.
+  { name: 'http-listen', type: 'string', default: undefined, arg: 'ADDR:PORT',
+    help: 'serve /healthz, /readyz and /metrics (Prometheus) on this address, e.g. 127.0.0.1:9910 or :9910 (off by default)' },
   { name: 'log-file', type: 'string', default: undefined, arg: 'FILE', help: 'log file (default: stderr)' },
   { name: 'log-level', type: 'choice', default: 'INFO', choices: ['ERROR', 'WARNING', 'INFO', 'DEBUG'], arg: 'LEVEL',
     help: 'ERROR, WARNING, INFO or DEBUG' },

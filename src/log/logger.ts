@@ -14,6 +14,8 @@ export interface Logger {
   debug(message: string, fields?: Fields): void;
   /** Flushes and closes files. */
   close(): Promise<void>;
+  /** Opens the log file afresh (after logrotate moved it); nothing for stderr. */
+  reopen(): void;
 }
 
 const LEVELS: Readonly<Record<LogLevel, string>> = { ERROR: 'error', WARNING: 'warn', INFO: 'info', DEBUG: 'debug' };
@@ -52,7 +54,7 @@ export function createLogger(o: LoggerOptions): Logger {
           winston.format.json(),
         )
       : winston.format.combine(winston.format.timestamp(), textFormat);
-  const transport = o.file
+  let transport = o.file
     ? new winston.transports.File({ filename: o.file })
     : new winston.transports.Stream({ stream: process.stderr });
   const w = winston.createLogger({
@@ -72,6 +74,18 @@ export function createLogger(o: LoggerOptions): Logger {
     warn: at('warn'),
     info: at('info'),
     debug: at('debug'),
+    reopen: () => {
+      if (!o.file) return;
+      // The new file first: no line is lost between the two.
+      const fresh = new winston.transports.File({ filename: o.file });
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- as above
+      w.add(fresh);
+      const old = transport;
+      transport = fresh;
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- as above
+      w.remove(old);
+      old.close?.();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         if (!o.file) {
@@ -93,5 +107,5 @@ export function memoryLogger(lines: string[] = []): Logger & { lines: string[] }
     (m: string, f?: Fields): void => {
       lines.push(`${lvl} ${m}${f ? ` ${JSON.stringify(f)}` : ''}`);
     };
-  return { lines, error: at('ERROR'), warn: at('WARNING'), info: at('INFO'), debug: at('DEBUG'), close: () => Promise.resolve() };
+  return { lines, error: at('ERROR'), warn: at('WARNING'), info: at('INFO'), debug: at('DEBUG'), close: () => Promise.resolve(), reopen: () => undefined };
 }

@@ -60,9 +60,11 @@ export class Monitor {
     );
     for (const spec of plan.start) this.launch(spec);
     // A session stopped by request (gsyncd stop) runs again after a reload.
+    // The others reopen their log files, as after logrotate (SIGHUP to a session does that).
     for (const name of plan.keep) {
       const w = this.workers.get(name);
       if (w && !w.alive) w.start();
+      else w?.hangup();
     }
     this.d.logger.info('monitor sessions', {
       started: plan.start.map((s) => s.name).join(',') || undefined,

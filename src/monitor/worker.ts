@@ -153,6 +153,11 @@ export class Worker {
     }
   }
 
+  /** Asks the session to reopen its log file. */
+  hangup(): void {
+    this.child?.kill('SIGHUP');
+  }
+
   private async end(child: ChildProcess): Promise<void> {
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), this.d.stopTimeoutMs);

@@ -11,6 +11,7 @@ import { fullSyncArgv, type RsyncPlan } from '../sync/rsync-argv.js';
 import type { RsyncResult, RunRsync } from '../sync/rsync-runner.js';
 import { backoffMs } from './backoff.js';
 import { parseRsyncErrors, type PathError } from '../sync/rsync-errors.js';
+import type { ProgressReporter } from './progress.js';
 import type { StatusWriter } from './status-writer.js';
 import { firstLines, sleep } from './wait.js';
 
@@ -36,6 +37,8 @@ export interface FullCrawlContext {
   masterFailures(failures: readonly PathError[]): Promise<void>;
   /** The slave root as its rsync names it in messages. */
   slaveRoot(): string;
+  /** Where its progress goes. */
+  readonly progress: ProgressReporter;
   faulty(reason: string): Promise<void>;
   /** Why the master root must not be crawled now (gone, unmounted), or undefined. */
   masterProblem(): Promise<string | undefined>;
@@ -63,7 +66,11 @@ export async function fullCrawl(c: FullCrawlContext): Promise<boolean> {
     const r = await c.runRsync(options.rsyncCommand, fullSyncArgv(c.plan, !options.once), {
       signal: c.runSignal(),
       killAfterMs: 5000,
+      onProgress: (p) => {
+        c.progress.update(p);
+      },
     });
+    c.progress.end();
     c.afterRun(r);
     if (c.paused() && r.exit.outcome !== 'ok' && r.exit.outcome !== 'vanished') {
       // Stopped by a pause: on resume a new run picks up (rsync skips what already arrived).

@@ -37,6 +37,9 @@ import type { SlaveLink } from './slave-link.js';
 import { Confirmer } from './confirmer.js';
 import { scheduleRecheck } from './sent-recheck.js';
 import { PauseGate, pauseRequested } from './pause.js';
+import { ProgressReporter } from './progress.js';
+import type { SessionMetrics } from '../status/metrics.js';
+import type { Readiness } from '../status/http.js';
 import { FailedPaths } from './failed-paths.js';
 import { judgeBatch, type BatchVerdict } from '../sync/batch-failures.js';
 import { ACTIONS } from '../sync/exit-codes.js';
@@ -62,6 +65,10 @@ export interface SessionParts {
   readonly sessionDir: string;
   /** What survives restarts (snapshot, marker, pending set); undefined with --once. */
   readonly saved: SavedState | undefined;
+  /** A terminal for the Full Crawl's progress line, when the log goes to that terminal too. */
+  readonly progressTty?: NodeJS.WriteStream | undefined;
+  /** Prometheus metrics, with --http-listen. */
+  readonly metrics?: SessionMetrics | undefined;
 }
 
 const exists = (file: string): Promise<boolean> =>
@@ -168,7 +175,18 @@ export class Session {
       this.controls.unref();
       const root = await stat(this.p.master.path);
       this.masterId = { dev: root.dev, ino: root.ino };
-      if (this.p.ssh) await this.connectFirst();
+      if (this.p.ssh) {
+        await this.connectFirst();
+        // An idle session learns of a dead link from the connection itself, not from a batch.
+        this.p.ssh.onLost = (reason) => {
+          if (this.stopRequested() || this.reconnecting) return;
+          this.p.logger.warn('ssh connection lost; reconnecting', { reason });
+          void this.faulty(`connection to the slave lost: ${reason}`);
+          void this.reconnect().then(() => {
+            this.scheduler.kick();
+          });
+        };
+      }
       if (this.p.link) {
         const hello = await this.p.link.connectFirst();
         if (this.p.slave.kind === 'volume') this.plan = { ...this.plan, dest: `${this.p.ssh?.destination ?? ''}:${hello.root}/` };
@@ -203,6 +221,7 @@ export class Session {
             this.resyncBelowSentMergeFiles(r);
             this.sentSince.add(r.sent?.paths ?? [], Date.now() - r.seconds * 1000);
           }
+          this.p.metrics?.crawl(r.exit.code, r.stats.filesTransferred, r.stats.bytes);
           this.logRsyncOutput(r);
         },
         countFailure: () => {
@@ -212,6 +231,7 @@ export class Session {
         slaveRoot: () => this.slaveRootPath(),
         faulty: (reason) => this.faulty(reason),
         masterProblem: () => this.masterProblem(),
+        progress: new ProgressReporter(this.p.logger, 30_000, this.p.progressTty),
         reconnect: () => this.reconnect(),
       });
       if (options.once) return await this.finish(crawled ? ExitCode.ok : ExitCode.failure);
@@ -633,6 +653,7 @@ export class Session {
     for (const run of result.runs) logger.debug('rsync run', { recursive: run.recursive, paths: run.paths.slice(0, 20).join('|'), exit: run.result.exit.code });
     for (const run of result.runs) this.logRsyncOutput(run.result);
     const exitCodes = result.runs.map((r) => r.result.exit.code);
+    this.p.metrics?.batch({ files: result.files, bytes: result.bytes, seconds: result.seconds, exitCodes }, ['ok', 'vanished', 'max-delete'].includes(result.outcome));
     const fields = {
       files: result.files,
       bytes: result.bytes,
@@ -767,7 +788,17 @@ export class Session {
     }
   }
 
+  /** For /readyz: live, not Faulty, and the link to the slave up. */
+  readiness(): Readiness {
+    const s = this.p.status.current;
+    if (this.faultyReason !== undefined) return { ready: false, reason: `Faulty: ${this.faultyReason}` };
+    if (!this.live) return { ready: false, reason: `not live yet: ${s.status}, ${s.crawl_status}` };
+    if (this.p.ssh && !this.p.ssh.alive()) return { ready: false, reason: 'the SSH connection to the slave is down' };
+    return { ready: true, reason: `${s.status}, ${s.crawl_status}` };
+  }
+
   private countFailures(n: number): void {
+    this.p.metrics?.failures(n);
     this.p.status.update((s) => ({ ...s, failures: s.failures + n }));
   }
 
@@ -888,6 +919,16 @@ export class Session {
     await this.faulty(problem);
   }
 
+  /** The link is back: a session Faulty for the link alone is healthy again. */
+  private async linkHealthy(): Promise<void> {
+    const reason = this.faultyReason;
+    if (reason === undefined || !/^(slave unreachable|connection (to the slave )?lost)/.test(reason)) return;
+    this.faultyReason = undefined;
+    const crawl = this.p.status.current.crawl_status;
+    await this.p.status.state(crawl === 'Full Crawl' ? 'Initializing' : 'Active', crawl);
+    this.p.logger.info('session healthy again', { session: this.p.name });
+  }
+
   private async faulty(reason: string): Promise<void> {
     if (this.faultyReason === reason) return;
     this.faultyReason = reason;
@@ -905,6 +946,7 @@ export class Session {
         try {
           await ssh.start(20_000);
           this.p.logger.info('ssh connection up again', { attempt: attempt + 1 });
+          await this.linkHealthy();
           return true;
         } catch (e) {
           const reason = e instanceof Error ? e.message : String(e);

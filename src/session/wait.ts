@@ -16,4 +16,11 @@ export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener('abort', done);
   });
 
-export const firstLines = (text: string, n = 5): string => text.trim().split('\n').slice(0, n).join(' | ');
+/** The first lines of a program's messages, on one line (ssh ends its lines with \r\n). */
+export const firstLines = (text: string, n = 5): string =>
+  text
+    .replace(/\r/g, '')
+    .trim()
+    .split('\n')
+    .slice(0, n)
+    .join(' | ');

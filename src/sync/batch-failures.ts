@@ -2,8 +2,9 @@
  * A batch that did not fully succeed → which of its entries went through and which failed,
  * and why (DESIGN.md invariant 6: retry just the failed paths). Pure.
  *
- * An entry failed when an error line of a run it was in names it, something inside it (a
- * recursive entry, the root's one-level run) or a directory above it. When a failed run's
+ * An entry failed when an error line of a run it was in names it or a directory above it.
+ * A path named inside an entry that was sent whole (a recursive entry, the root's one-level
+ * run) fails on its own: the entry went through but for it. When a failed run's
  * errors cannot all be pinned on its entries, none of them is known to have gone through:
  * they all failed, and each is retried alone, so that one bad path stops holding back the rest.
  */
@@ -54,12 +55,17 @@ export function judgeBatch(entries: readonly Entry[], runs: readonly BatchRun[],
     if (GOOD.includes(outcome)) continue;
     const mine = entries.filter((e) => inRun(e, run));
     const errors = parseRsyncErrors(run.result.stderr, masterRoot, slaveRoot);
-    const pinned = new Map<Entry, { side: Side; reason: string }>();
+    const pinned = new Map<string, { entry: Entry; side: Side; reason: string }>();
     let unpinned = errors.unattributed.length > 0 || errors.paths.length === 0 || outcome !== 'partial';
     for (const err of errors.paths) {
       const hit = mine.filter((e) => concerns(e, err.path, run));
       if (hit.length === 0) unpinned = true;
-      for (const e of hit) if (!pinned.has(e)) pinned.set(e, { side: err.side, reason: err.message });
+      for (const e of hit) {
+        // Inside an entry sent whole: that path is what failed, to retry (file or directory) and to list.
+        const inside = err.path !== e.path && isWithin(err.path, e.path);
+        const failedEntry: Entry = inside ? { ...e, path: err.path, recursive: true } : e;
+        if (!pinned.has(failedEntry.path)) pinned.set(failedEntry.path, { entry: failedEntry, side: err.side, reason: err.message });
+      }
     }
     if (unpinned) {
       const reason = firstLine(run.result.stderr) || `rsync exit ${run.result.exit.code} (${run.result.exit.meaning})`;
@@ -71,7 +77,7 @@ export function judgeBatch(entries: readonly Entry[], runs: readonly BatchRun[],
       }
       continue;
     }
-    for (const [e, { side, reason }] of pinned) if (!failed.has(e.path)) failed.set(e.path, { entry: e, side, reason, alone: false });
+    for (const [p, { entry, side, reason }] of pinned) if (!failed.has(p)) failed.set(p, { entry, side, reason, alone: false });
   }
   return { done: entries.filter((e) => !failed.has(e.path)), failed: [...failed.values()] };
 }

@@ -83,6 +83,8 @@ export function fullSyncArgv(plan: RsyncPlan, listSent = false): string[] {
     ...transferFlags(plan, true),
     ...deleteFlags(plan, true),
     '--mkpath',
+    // One progress line for the whole transfer: a long initial sync shows how far it is.
+    '--info=progress2',
     ...(listSent ? [sentFormat] : []),
     ...commonTail(plan),
     '--',

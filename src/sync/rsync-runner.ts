@@ -9,6 +9,7 @@ import { parseRsyncStats, withoutStats, type RsyncStats } from './rsync-stats.js
 import { SentCollector, type SentList } from './sent-paths.js';
 import { createInterface } from 'node:readline';
 import { dieWithParent } from './no-orphans.js';
+import { parseProgress, type RsyncProgress } from './rsync-progress.js';
 
 export interface RsyncResult {
   readonly exit: RsyncExit;
@@ -29,6 +30,8 @@ export interface RunRsyncOptions {
   readonly signal?: AbortSignal;
   /** After the cancel signal's SIGTERM, SIGKILL after this long. */
   readonly killAfterMs?: number;
+  /** `--info=progress2` lines, as they come (they are kept out of the output). */
+  readonly onProgress?: (p: RsyncProgress) => void;
 }
 
 export type RunRsync = (command: string, argv: readonly string[], options: RunRsyncOptions) => Promise<RsyncResult>;
@@ -60,6 +63,11 @@ export const runRsync: RunRsync = async (command, argv, options) => {
   const reading = (async () => {
     for await (const line of lines) {
       if (sent.take(line)) continue;
+      const progress = parseProgress(line);
+      if (progress) {
+        options.onProgress?.(progress);
+        continue;
+      }
       if (kept.length < KEPT_LINES) kept.push(line);
       else {
         tail.push(line);

@@ -31,6 +31,9 @@ export class SshMaster {
   private dir: string | undefined;
   private exited = true;
   private lastError = '';
+  private stopRequested = false;
+  /** Called when the connection ends without stop(): the link died (an idle session must notice). */
+  onLost: ((reason: string) => void) | undefined;
 
   constructor(private readonly target: SshTarget) {
     // A private directory (0700): the control socket grants use of the connection to whoever can reach it.
@@ -42,9 +45,18 @@ export class SshMaster {
     return path.join(this.dir, 'ctl');
   }
 
-  /** The user's ssh plus the shared connection, as words. */
+  /**
+   * The user's ssh plus the shared connection, as words. When the shared connection is gone,
+   * ssh falls back to a connection of its own: the keepalives bound a transfer over a dead link.
+   */
   sshWords(): string[] {
-    return [...baseSshWords(this.target), '-o', `ControlPath=${this.controlPath}`, '-o', 'ControlMaster=no'];
+    return [
+      ...baseSshWords(this.target),
+      '-o', `ControlPath=${this.controlPath}`,
+      '-o', 'ControlMaster=no',
+      '-o', 'ServerAliveInterval=15',
+      '-o', 'ServerAliveCountMax=4',
+    ];
   }
 
   /** The -e command for rsync: the same, as one string. */
@@ -66,6 +78,9 @@ export class SshMaster {
    * (connection refused, host key, permission denied).
    */
   async start(timeoutMs = 30_000): Promise<void> {
+    // A master killed with SIGKILL leaves its socket behind, and a new master on the same
+    // path then runs without multiplexing ("already exists, disabling multiplexing").
+    await rm(this.controlPath, { force: true });
     const [ssh = 'ssh', ...sshArgs] = baseSshWords(this.target);
     const [program, args] = dieWithParent(ssh, [
       ...sshArgs,
@@ -85,18 +100,25 @@ export class SshMaster {
     );
     this.child = child;
     this.exited = false;
+    this.stopRequested = false;
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
+    let up = false;
     void child.then((r) => {
       this.exited = true;
-      this.lastError = (stderr.trim().split('\n').pop() ?? '') || `ssh exited with status ${r.exitCode ?? r.signal ?? '?'}`;
+      // ssh ends its lines with \r\n.
+      this.lastError = (stderr.replace(/\r/g, '').trim().split('\n').pop() ?? '') || `ssh exited with status ${r.exitCode ?? r.signal ?? '?'}`;
+      if (up && !this.stopRequested && this.child === child) this.onLost?.(this.lastError);
     });
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.alive()) throw new Error(this.lastError);
-      if (await this.check()) return;
+      if (await this.check()) {
+        up = true;
+        return;
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     await this.stop();
@@ -121,6 +143,7 @@ export class SshMaster {
   /** Closes the connection; it can be started again. */
   async stop(): Promise<void> {
     const child = this.child;
+    this.stopRequested = true;
     if (child && !this.exited) {
       child.kill('SIGTERM');
       await child;

@@ -130,7 +130,7 @@ describe('the master root', () => {
 
     await execOk('umount', [layout.master]);
     const faulty = await waitForStatus(g, 'Faulty: master root lost', (s) => s.status === 'Faulty');
-    assert.match(faulty.reason ?? '', /master root .* (gone|unmounted)/, JSON.stringify(faulty));
+    assert.match(faulty.reason ?? '', /master root .*(is gone|unmounted)/, JSON.stringify(faulty));
     // Changes on the real tree while it is not mounted at the master path, and one in the
     // empty directory that stands in for it: none of it may reach the slave now.
     writeFileSync(path.join(real, 'added-while-unmounted.txt'), 'added\n');

@@ -4,8 +4,9 @@
 // renames, new and removed directories) the link goes dead twice, a short cut and a longer
 // one: gsyncd turns Faulty with a reason, keeps running, and once the link is back the slave
 // converges, the status is Active again, and SIGTERM leaves no process behind.
-// A second test (todo: a known bug) cuts the link of an idle session, which should turn
-// Faulty too. Root only (namespaces and veth pairs); skipped otherwise.
+// A second test cuts the link of an idle session, which turns Faulty too (it learns of the
+// dead link from its SSH connection, not from a batch). Root only (namespaces and veth
+// pairs); skipped otherwise.
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -234,9 +235,8 @@ describe('a real network cut to an SSH slave (network namespace)', () => {
     await stopAndAssertClean(g);
   });
 
-  // gsyncd only looks at its SSH connection when it has something to send: an idle session
-  // whose link died says Active (and its slave channel stays down) until the next change.
-  it('an idle session whose link dies turns Faulty', { timeout: 120_000, skip: unavailable, todo: 'known bug: an idle session stays Active with its SSH connection gone' }, async (t) => {
+  // Nothing to send: the session must still notice that its SSH connection died.
+  it('an idle session whose link dies turns Faulty', { timeout: 120_000, skip: unavailable }, async (t) => {
     const testScope = scopeFor(t);
     const layout = await makeLayout(testScope, 'fault-netns-idle');
     makeSmallTree(layout.master);

@@ -78,8 +78,8 @@ export class GsyncdProcess {
     this.stateDir = stateDir;
     this.#ownsStateDir = ownsStateDir;
     this.args = options.noStateDir === true ? [...args] : ['--state-dir', stateDir, ...args];
-    const [program = process.execPath, ...before] = [...(options.prefix ?? []), process.execPath];
-    this.child = spawn(program, [...before, gsyncdBin, ...this.args], {
+    const command: readonly string[] = [...(options.prefix ?? []), process.execPath, gsyncdBin, ...this.args];
+    this.child = spawn(command[0] ?? process.execPath, command.slice(1), {
       cwd: repoRoot,
       // GSYNCD_STATE_DIR as a second guard: a test never writes to /var/lib.
       env: { ...process.env, GSYNCD_STATE_DIR: stateDir, ...options.env },

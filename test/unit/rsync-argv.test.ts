@@ -131,15 +131,15 @@ describe('batchArgv', () => {
 
 describe('fullSyncArgv', () => {
   it('recurses, deletes extraneous files with --force, and creates the slave root with --mkpath', () => {
-    assert.deepEqual(fullSyncArgv(plan()), ['-a', '-r', '--delete', '--force', '--mkpath', ...TAIL]);
+    assert.deepEqual(fullSyncArgv(plan()), ['-a', '-r', '--delete', '--force', '--mkpath', '--info=progress2', ...TAIL]);
   });
 
   it('with --max-delete', () => {
-    assert.deepEqual(fullSyncArgv(plan({ maxDelete: 10 })), ['-a', '-r', '--delete', '--force', '--max-delete=10', '--mkpath', ...TAIL]);
+    assert.deepEqual(fullSyncArgv(plan({ maxDelete: 10 })), ['-a', '-r', '--delete', '--force', '--max-delete=10', '--mkpath', '--info=progress2', ...TAIL]);
   });
 
   it('with ignoreDeletes: no deletes at all', () => {
-    assert.deepEqual(fullSyncArgv(plan({ ignoreDeletes: true, maxDelete: 10 })), ['-a', '-r', '--mkpath', ...TAIL]);
+    assert.deepEqual(fullSyncArgv(plan({ ignoreDeletes: true, maxDelete: 10 })), ['-a', '-r', '--mkpath', '--info=progress2', ...TAIL]);
   });
 
   it('takes no list from stdin', () => {
@@ -152,7 +152,7 @@ describe('fullSyncArgv', () => {
   it('with the remote shell, rsync path and filters', () => {
     assert.deepEqual(
       fullSyncArgv(plan({ flags: flags('times'), rsh: 'ssh', rsyncPath: 'rsync', filters: [{ kind: 'exclude', value: 'x' }] })),
-      ['-t', '-r', '--delete', '--force', '--mkpath', '--exclude=x', '-e', 'ssh', '--rsync-path=rsync', ...TAIL],
+      ['-t', '-r', '--delete', '--force', '--mkpath', '--info=progress2', '--exclude=x', '-e', 'ssh', '--rsync-path=rsync', ...TAIL],
     );
   });
 });

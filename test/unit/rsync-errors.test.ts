@@ -57,16 +57,24 @@ describe('judgeBatch', () => {
     assert.match(v.failed[0]?.reason ?? '', /Permission denied/);
   });
 
-  it('a failure inside a recursive entry fails that entry; other runs went through', () => {
+  it('a failure inside a recursive entry fails that path alone: the rest of the subtree went through', () => {
     const entries = [entry('new', true), entry('x')];
-    const v = judgeBatch(entries, [run(['new'], 23, UNREADABLE('new/deep/f'), true), run(['x'], 0, '')], M, S);
-    assert.deepEqual(v.done.map((e) => e.path), ['x']);
-    assert.deepEqual(v.failed.map((f) => f.entry.path), ['new']);
+    const v = judgeBatch(entries, [run(['new'], 23, `${UNREADABLE('new/deep/f')}\n${UNREADABLE('new/g')}`, true), run(['x'], 0, '')], M, S);
+    assert.deepEqual(v.done.map((e) => e.path), ['new', 'x']);
+    assert.deepEqual(v.failed.map((f) => [f.entry.path, f.entry.recursive]), [['new/deep/f', true], ['new/g', true]]);
   });
 
-  it('the root entry of the one-level run owns failures of top-level names', () => {
+  it('in the root\'s one-level run, a top-level name fails on its own', () => {
     const v = judgeBatch([entry('')], [run([''], 23, UNREADABLE('top'))], M, S);
-    assert.deepEqual(v.failed.map((f) => f.entry.path), ['']);
+    assert.deepEqual(v.done.map((e) => e.path), ['']);
+    assert.deepEqual(v.failed.map((f) => f.entry.path), ['top']);
+  });
+
+  it('a failure on a directory above an entry fails the entry', () => {
+    const stderr = `rsync: [sender] opendir "${M}/d" failed: Permission denied (13)`;
+    const v = judgeBatch([entry('d/x'), entry('y')], [run(['d/x', 'y'], 23, stderr)], M, S);
+    assert.deepEqual(v.failed.map((f) => f.entry.path), ['d/x']);
+    assert.deepEqual(v.done.map((e) => e.path), ['y']);
   });
 
   it('a full slave disk fails its path on the receiving side', () => {
