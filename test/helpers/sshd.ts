@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { exec, execOk } from './exec.js';
 import { isAlive, readProc, type ProcInfo } from './proc.js';
 import { pollUntil } from './wait.js';
@@ -19,6 +20,8 @@ export interface SshdOptions {
   commandPrefix?: readonly string[];
   /** More sshd_config lines (e.g. `ClientAliveInterval 2`). */
   extraConfig?: readonly string[];
+  /** Listen on this port instead of a free one chosen at start. */
+  port?: number;
 }
 
 export interface Sshd {
@@ -41,6 +44,13 @@ export interface Sshd {
   setAuthorizedKeyOptions(options: string | undefined): Promise<void>;
   /** Kills the per-connection sshd processes: established sessions drop. */
   killConnections(): Promise<void>;
+  /**
+   * A dead host: kills the listener and every per-connection sshd, and keeps the keys and
+   * the port so that `restart` brings the same server back.
+   */
+  halt(): Promise<void>;
+  /** Starts the sshd again on the same port, with the same keys; resolves once a login works. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -137,12 +147,13 @@ async function killAndWait(infos: readonly ProcInfo[], what: string): Promise<vo
   );
 }
 
-async function launch(dir: string, options: LaunchOptions): Promise<number> {
+async function launch(dir: string, options: LaunchOptions, fixedPort?: number): Promise<number> {
   const configFile = path.join(dir, 'sshd_config');
   const logFile = path.join(dir, 'sshd.log');
-  // The probe-then-bind port choice can race with another process: retry on a bind failure.
+  // The probe-then-bind port choice can race with another process, and a fixed port can
+  // still be held for a moment by a socket of the sshd just killed: retry on a bind failure.
   for (let attempt = 1; ; attempt += 1) {
-    const port = await freePort();
+    const port = fixedPort ?? (await freePort());
     await writeFile(configFile, sshdConfig(dir, port, options));
     const result = await exec(...prefixed(options.commandPrefix, SSHD, ['-f', configFile, '-E', logFile]));
     if (result.code === 0) {
@@ -152,7 +163,28 @@ async function launch(dir: string, options: LaunchOptions): Promise<number> {
     if (attempt >= 5 || !/Address already in use|Cannot bind/i.test(log)) {
       throw new Error(`sshd failed to start (exit ${String(result.code)}):\n${result.stderr}\n${log}`);
     }
+    if (fixedPort !== undefined) {
+      await delay(200 * attempt);
+    }
   }
+}
+
+/** Resolves once a real login on `host`:`port` works. */
+async function waitForLogin(host: string, port: number, client: readonly string[]): Promise<void> {
+  // A forced command may refuse `true`, so any answer from the server side (not a
+  // connection failure, which is 255) counts.
+  let last = '';
+  await pollUntil(
+    async () => {
+      const probe = await exec('ssh', ['-p', String(port), ...client, `root@${host}`, 'true'], {
+        timeoutMs: 10_000,
+      });
+      last = probe.stderr;
+      return probe.code !== 255 ? true : undefined;
+    },
+    () => `sshd on port ${port} to accept a login (last ssh error: ${last.trim()})`,
+    { timeoutMs: 15_000, intervalMs: 100 },
+  );
 }
 
 export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
@@ -189,7 +221,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     async killConnections() {
       await killAndWait(await connectionProcesses(port, launchOptions.commandPrefix), `the sshd connections of port ${port}`);
     },
-    async stop() {
+    async halt() {
       if (started) {
         started = false;
         const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
@@ -197,8 +229,20 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
         if (listener !== undefined) {
           await killAndWait([listener], `sshd ${pid}`);
         }
+        // The listener's death leaves established sessions alive: they go too.
         await sshd.killConnections();
       }
+    },
+    async restart() {
+      if (started) {
+        throw new Error(`sshd on port ${port} is running: halt it before a restart`);
+      }
+      await launch(dir, launchOptions, port);
+      started = true;
+      await waitForLogin(host, port, clientOptions(userKey));
+    },
+    async stop() {
+      await sshd.halt();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -208,27 +252,14 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     await execOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'gsyncd-e2e-user', '-f', userKey]);
     sshd.publicKey = (await readFile(`${userKey}.pub`, 'utf8')).trim();
     await sshd.setAuthorizedKeyOptions(options.authorizedKeyOptions);
-    port = await launch(dir, launchOptions);
+    port = await launch(dir, launchOptions, options.port);
     started = true;
     sshd.port = port;
     const client = clientOptions(userKey);
     sshd.rshNoPort = ['ssh', ...client].join(' ');
     sshd.rsh = ['ssh', '-p', String(port), ...client].join(' ');
 
-    // Ready when a real login works; a forced command may refuse `true`, so any answer
-    // from the server side (not a connection failure, which is 255) counts.
-    let last = '';
-    await pollUntil(
-      async () => {
-        const probe = await exec('ssh', ['-p', String(port), ...client, `root@${host}`, 'true'], {
-          timeoutMs: 10_000,
-        });
-        last = probe.stderr;
-        return probe.code !== 255 ? true : undefined;
-      },
-      () => `sshd on port ${port} to accept a login (last ssh error: ${last.trim()})`,
-      { timeoutMs: 15_000, intervalMs: 100 },
-    );
+    await waitForLogin(host, port, client);
     return sshd;
   } catch (error: unknown) {
     await sshd.stop();
