@@ -135,7 +135,7 @@ export const TUNABLES: readonly Tunable[] = [
   { name: 'watcher', type: 'choice', default: 'native', choices: ['native', 'chokidar', 'poll'], arg: 'NAME',
     help: 'change detection: native (inotify, default), chokidar, poll (for network filesystems)' },
   { name: 'poll-interval', type: 'number', default: 5, min: 0.1, max: 86400, arg: 'SECONDS',
-    help: 'how often --watcher poll looks at each file' },
+    help: 'how often --watcher poll looks at each file; also how often the tree is rescanned when the inotify watch limit is reached' },
 
   // Logging.
   { name: 'http-listen', type: 'string', default: undefined, arg: 'ADDR:PORT',

@@ -5,6 +5,8 @@ import { parseListen } from '../../src/status/http.js';
 import { describeProgress, parseProgress } from '../../src/sync/rsync-progress.js';
 import { healthOf } from '../../src/cli/health.js';
 import type { StatusRecord } from '../../src/status/status.js';
+import { ProgressReporter } from '../../src/session/progress.js';
+import { memoryLogger } from '../../src/log/logger.js';
 
 describe('parseListen', () => {
   const CASES: readonly (readonly [string, { host: string | undefined; port: number } | undefined])[] = [
@@ -59,5 +61,22 @@ describe('healthOf', () => {
     assert.equal(healthOf(record({ status: 'Paused' })).ok, true);
     assert.deepEqual(healthOf(record({ status: 'Faulty', reason: 'slave unreachable: x' })), { ok: false, line: 'web: Faulty: slave unreachable: x' });
     assert.equal(healthOf(record({ status: 'Stopped', crawl_status: 'N/A' })).ok, false);
+  });
+});
+
+describe('ProgressReporter', () => {
+  it('without a terminal: one INFO line per interval, with the numbers', () => {
+    const logger = memoryLogger();
+    let t = 0;
+    const r = new ProgressReporter(logger, 30_000, undefined, () => t);
+    const p = parseProgress('     1000  10%  1.00kB/s   0:00:01 (xfr#3, to-chk=97/100)');
+    assert.ok(p);
+    for (t = 1000; t < 29_000; t += 1000) r.update(p);
+    assert.equal(logger.lines.length, 0);
+    t = 30_000;
+    r.update(p);
+    t = 31_000;
+    r.update(p);
+    assert.deepEqual(logger.lines, ['INFO Full Crawl progress {"bytes":1000,"percent":10,"rate":"1.00kB/s","files":3,"to_check":97,"of":100}']);
   });
 });
