@@ -1,0 +1,52 @@
+// The kernel's inotify event queue overflowing: events are dropped, and gsyncd's
+// reconciliation finds and sends them. The queue's length is a machine-wide limit
+// (fs.inotify.max_queued_events, taken by an inotify instance when it is made), lowered
+// only while this test's gsyncd starts watching, then restored: this file runs on its own,
+// before the parallel suites, so that no other test's watcher is made in that moment.
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { assertMirrored, waitForMirror } from '../helpers/compare.js';
+import { startGsyncd, stopAndAssertClean, type GsyncdProcess } from '../helpers/gsyncd.js';
+import { makeLayout, scopeFor } from '../helpers/scope.js';
+
+const NEEDS_ROOT = process.getuid?.() === 0 ? false : 'needs root (a machine-wide inotify limit)';
+const CONVERGE_MS = 90_000;
+
+function writeFiles(dir: string, prefix: string, count: number, bytes = 100): void {
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < count; i++) writeFileSync(path.join(dir, `${prefix}-${i}.txt`), `${prefix} ${i}\n`.padEnd(bytes, '.'));
+}
+
+describe('the kernel event queue overflowing', () => {
+  it('events dropped by the kernel are found and sent', { skip: NEEDS_ROOT, timeout: 150_000 }, async (t) => {
+    const scope = scopeFor(t);
+    const layout = await makeLayout(scope, 'overflow');
+    writeFiles(path.join(layout.master, 'flat'), 'f', 2000, 10);
+    // An inotify instance takes the limit when it is made: lowered only while gsyncd starts
+    // watching, then restored.
+    const knob = '/proc/sys/fs/inotify/max_queued_events';
+    const saved = (await readFile(knob, 'utf8')).trim();
+    let g: GsyncdProcess;
+    try {
+      await writeFile(knob, '16\n');
+      g = await startGsyncd(['--batch-delay', '0.2', layout.master, layout.slave]);
+      scope.defer(() => g.dispose());
+      await g.waitForLog('Full Crawl started', 30_000);
+    } finally {
+      await writeFile(knob, `${saved}\n`);
+    }
+    await g.waitForLog('Changelog Crawl started', 60_000);
+    // Far more events than 16 at once, on files that exist (no new directory to resend
+    // whole): the kernel drops most, and says so only by a flag the watcher library ignores.
+    for (let i = 0; i < 2000; i++) writeFileSync(path.join(layout.master, 'flat', `f-${i}.txt`), `rewritten ${i}\n`);
+    const found = await g.waitForLog('watcher missed changes', 60_000);
+    assert.match(found.line, /paths=\d+/);
+    await waitForMirror(layout.master, layout.slave, CONVERGE_MS);
+    assert.equal(g.exit, undefined, `gsyncd exited:\n${g.tail()}`);
+    await stopAndAssertClean(g);
+    await assertMirrored(layout.master, layout.slave);
+  });
+});
