@@ -68,5 +68,6 @@ HEALTHCHECK CMD ["gsyncd", "health"]
 
 # -s: tini registers as a child subreaper, so it still reaps when it is not PID 1 (a pod
 # with shareProcessNamespace, where the pause process is PID 1).
+# No CMD: the arguments are MASTER and SLAVE (or --session NAME, or monitor), or nothing at
+# all when GSYNCD_MASTER and GSYNCD_SLAVE say them.
 ENTRYPOINT ["/usr/bin/tini", "-s", "--", "gsyncd"]
-CMD ["--help"]

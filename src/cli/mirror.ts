@@ -17,7 +17,7 @@ import { StatusWriter } from '../session/status-writer.js';
 import { SavedState } from '../session/saved-state.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
 import { runRsync } from '../sync/rsync-runner.js';
-import { sshKeyOptions } from '../transport/ssh-key.js';
+import { sshKeyOptions, type SshKeyOptions } from '../transport/ssh-key.js';
 import { SessionMetrics } from '../status/metrics.js';
 import { parseListen, startHttp } from '../status/http.js';
 import type { Server } from 'node:http';
@@ -174,7 +174,6 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
   await checkTool(o.rsyncCommand, ['--version'], 'rsync', '--rsync-command');
   const rshWords = words(o.sshCommand, 'ssh-command');
   if (rshWords.length === 0) throw usageError('--ssh-command: empty');
-  if (slave.kind !== 'local') rshWords.push(...(await sshKeyOptions(o.sshKey, o.sshKnownHosts, sessionDir)));
   const remote = slave.kind === 'local' ? undefined : { ...slave, kind: 'ssh' as const, port: slave.kind === 'ssh' ? slave.port : undefined, path: slave.kind === 'ssh' ? slave.path : '', host: slave.host ?? '' };
   if (remote) await checkTool(rshWords[0] ?? 'ssh', ['-V'], 'openssh-client', '-e/--ssh-command');
   const withChannel = remote !== undefined && o.remoteGsyncd.trim() !== 'none';
@@ -188,6 +187,14 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
 
   const lock = await acquirePidLock(o.pidFile ?? path.join(sessionDir, 'gsyncd.pid'));
   if (!lock.ok) throw new GsyncdError(`session ${name} is already running (pid ${lock.holder})`, ExitCode.failure);
+  let key: SshKeyOptions | undefined;
+  try {
+    key = slave.kind === 'local' ? undefined : await sshKeyOptions(o.sshKey, o.sshKnownHosts);
+  } catch (e) {
+    await lock.release().catch(() => undefined);
+    throw e;
+  }
+  if (key) rshWords.push(...key.words);
 
   const logger = createLogger({ level: o.logLevel, format: o.logFormat, file: o.logFile });
   const ssh = remote ? new SshMaster({ rsh: rshWords, endpoint: remote }) : undefined;
@@ -276,6 +283,7 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     process.off('SIGINT', onSignal);
     process.off('SIGHUP', onHangup);
     await lock.release().catch(() => undefined);
+    await key?.cleanup().catch(() => undefined);
     await logger.close();
   }
 }

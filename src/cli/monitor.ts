@@ -59,9 +59,10 @@ export async function runMonitor(argv: readonly string[], env: NodeJS.ProcessEnv
     )
     .option('-c, --config-file <FILE>', 'the config file (default: $GSYNCD_CONFIG, /etc/gsyncd/gsyncd.conf)')
     .option('--state-dir <DIR>', 'where the sessions keep their state (default: from the config, else /var/lib/gsyncd)')
-    .option('--log-file <FILE>', "the monitor's own log (default: stderr)")
-    .option('--log-level <LEVEL>', 'ERROR, WARNING, INFO or DEBUG', 'INFO')
-    .option('--log-format <FORMAT>', 'text or json', 'text')
+    // The monitor's own log follows GSYNCD_LOG_* as a session does (a container sets them).
+    .option('--log-file <FILE>', "the monitor's own log (default: $GSYNCD_LOG_FILE, else stderr)", env['GSYNCD_LOG_FILE'] || undefined)
+    .option('--log-level <LEVEL>', 'ERROR, WARNING, INFO or DEBUG (default: $GSYNCD_LOG_LEVEL, else INFO)', env['GSYNCD_LOG_LEVEL'] || 'INFO')
+    .option('--log-format <FORMAT>', 'text or json (default: $GSYNCD_LOG_FORMAT, else text)', env['GSYNCD_LOG_FORMAT'] || 'text')
     .option('--pid-file <FILE>', "where the monitor writes its pid (one monitor per file)")
     .helpOption('-h, --help', 'show this help')
     .configureOutput({ writeOut: (t) => out.write(t), writeErr: () => undefined })

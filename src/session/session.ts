@@ -669,7 +669,7 @@ export class Session {
       case 'ok':
       case 'vanished':
         this.succeeded(result);
-        logger.info('batch done:', fields);
+        logger.info('batch done', fields);
         this.confirmer.afterBatch(result);
         return;
       case 'max-delete':

@@ -11,7 +11,7 @@ import { assertMirrored, waitForMirror } from '../helpers/compare.js';
 import { exec, execOk } from '../helpers/exec.js';
 import { gsyncdBin, startGsyncd, stopAndAssertClean, type GsyncdProcess, type StartOptions } from '../helpers/gsyncd.js';
 import { makeLayout, type Scope, scopeFor } from '../helpers/scope.js';
-import { makeSmallTree, snapshot } from '../helpers/tree.js';
+import { makeSmallTree, snapshot, writeFiles } from '../helpers/tree.js';
 import { pollUntil } from '../helpers/wait.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -61,10 +61,6 @@ async function mount(scope: Scope, args: readonly string[], dir: string): Promis
   });
 }
 
-function writeFiles(dir: string, prefix: string, count: number, bytes = 100): void {
-  mkdirSync(dir, { recursive: true });
-  for (let i = 0; i < count; i++) writeFileSync(path.join(dir, `${prefix}-${i}.txt`), `${prefix} ${i}\n`.padEnd(bytes, '.'));
-}
 
 describe('faults on the slave side', () => {
   it('the slave filesystem full: Faulty with the reason, nothing lost; grown again, it converges', { skip: NEEDS_ROOT, timeout: 150_000 }, async (t) => {

@@ -236,3 +236,9 @@ export function snapshot(root: string): string[] {
   visit(Buffer.from(root), '');
   return out.sort();
 }
+
+/** `count` files `PREFIX-N.txt` of `bytes` bytes each in `dir` (made if missing). */
+export function writeFiles(dir: string, prefix: string, count: number, bytes = 100): void {
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < count; i++) writeFileSync(path.join(dir, `${prefix}-${i}.txt`), `${prefix} ${i}\n`.padEnd(bytes, '.'));
+}

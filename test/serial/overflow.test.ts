@@ -4,21 +4,18 @@
 // only while this test's gsyncd starts watching, then restored: this file runs on its own,
 // before the parallel suites, so that no other test's watcher is made in that moment.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { assertMirrored, waitForMirror } from '../helpers/compare.js';
 import { startGsyncd, stopAndAssertClean, type GsyncdProcess } from '../helpers/gsyncd.js';
 import { makeLayout, scopeFor } from '../helpers/scope.js';
+import { writeFiles } from '../helpers/tree.js';
 
 const NEEDS_ROOT = process.getuid?.() === 0 ? false : 'needs root (a machine-wide inotify limit)';
 const CONVERGE_MS = 90_000;
 
-function writeFiles(dir: string, prefix: string, count: number, bytes = 100): void {
-  mkdirSync(dir, { recursive: true });
-  for (let i = 0; i < count; i++) writeFileSync(path.join(dir, `${prefix}-${i}.txt`), `${prefix} ${i}\n`.padEnd(bytes, '.'));
-}
 
 describe('the kernel event queue overflowing', () => {
   it('events dropped by the kernel are found and sent', { skip: NEEDS_ROOT, timeout: 150_000 }, async (t) => {
