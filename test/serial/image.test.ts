@@ -215,13 +215,20 @@ describe('the container image', { skip: imageTestsSkipReason() }, () => {
     await rm(path.join(layout.master, 'logs', 'old'), { recursive: true });
     await waitForMirror(layout.master, layout.slave, 60_000);
 
-    // The session's state went to the volume the image declares, the key's private copy too.
+    // The key, mounted readable by all, reaches ssh as a private 0600 copy, outside the state volume.
+    const master = run.find((record) => record.comm === 'ssh' && record.cmdline.includes('ControlPersist=no'));
+    assert.ok(master !== undefined, `no ssh master below gsyncd:\n${describeProcesses([...run.descendants.values()])}`);
+    const keyArg = /(?:^|\s)-i\s+(\S+)/.exec(master.cmdline)?.[1];
+    assert.ok(keyArg !== undefined && keyArg !== KEY && !keyArg.startsWith(STATE), `ssh's key: ${master.cmdline}`);
+    const keyCopy = await stat(`/proc/${master.pid}/root${keyArg}`);
+    assert.deepEqual([keyCopy.uid, keyCopy.mode & 0o777], [GSYNCD_UID, 0o600], 'the private copy of the key');
+
+    // The session's state went to the volume the image declares.
     const sessions = await readdir(state);
     assert.equal(sessions.length, 1, `state volume: ${sessions.join(' ')}`);
     const sessionDir = path.join(state, sessions[0] ?? '');
     assert.ok(existsSync(path.join(sessionDir, 'status.json')));
-    const keyCopy = await stat(path.join(sessionDir, 'ssh-key'));
-    assert.deepEqual([keyCopy.uid, keyCopy.mode & 0o777], [GSYNCD_UID, 0o600], 'the private copy of the key');
+    assert.equal(existsSync(path.join(sessionDir, 'ssh-key')), false, 'no key on the state volume');
 
     // The HEALTHCHECK's command, run beside the session as Docker runs it.
     const health = await runIn(mirrorContainer, config.Healthcheck?.Test?.slice(1) ?? [], { volumes: [`${state}:${STATE}`] });
