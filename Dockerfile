@@ -54,10 +54,11 @@ COPY conf ./conf
 RUN ln -s /opt/gsyncd/bin/gsyncd /usr/local/bin/gsyncd
 
 # Every tunable can come from a GSYNCD_* variable (GSYNCD_SSH_KEY and GSYNCD_SSH_KNOWN_HOSTS
-# for mounted secrets, GSYNCD_EXCLUDE, ...). JSON lines suit a log collector; the state
+# for mounted secrets, GSYNCD_EXCLUDE, ...). JSON lines on stdout suit a log collector; the state
 # directory is the volume below, so that a new container resumes with a History Crawl
 # instead of a Full Crawl.
 ENV GSYNCD_LOG_FORMAT=json \
+    GSYNCD_LOG_FILE=- \
     GSYNCD_STATE_DIR=/var/lib/gsyncd
 VOLUME /var/lib/gsyncd
 

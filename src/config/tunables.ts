@@ -140,7 +140,7 @@ export const TUNABLES: readonly Tunable[] = [
   // Logging.
   { name: 'http-listen', type: 'string', default: undefined, arg: 'ADDR:PORT',
     help: 'serve /healthz, /readyz and /metrics (Prometheus) on this address, e.g. 127.0.0.1:9910 or :9910 (off by default)' },
-  { name: 'log-file', type: 'string', default: undefined, arg: 'FILE', help: 'log file (default: stderr)' },
+  { name: 'log-file', type: 'string', default: undefined, arg: 'FILE', help: 'log file (default: stderr; - for stdout)' },
   { name: 'log-level', type: 'choice', default: 'INFO', choices: ['ERROR', 'WARNING', 'INFO', 'DEBUG'], arg: 'LEVEL',
     help: 'ERROR, WARNING, INFO or DEBUG' },
   { name: 'log-format', type: 'choice', default: 'text', choices: ['text', 'json'], arg: 'FORMAT', help: 'text or json' },

@@ -39,7 +39,7 @@ const textFormat = winston.format.printf((info) => {
 export interface LoggerOptions {
   readonly level: LogLevel;
   readonly format: 'text' | 'json';
-  /** undefined: stderr. */
+  /** undefined: stderr; `-`: stdout (a container's log). */
   readonly file: string | undefined;
   /** Added to every line, e.g. the session name. */
   readonly context?: Fields;
@@ -54,9 +54,10 @@ export function createLogger(o: LoggerOptions): Logger {
           winston.format.json(),
         )
       : winston.format.combine(winston.format.timestamp(), textFormat);
-  let transport = o.file
-    ? new winston.transports.File({ filename: o.file })
-    : new winston.transports.Stream({ stream: process.stderr });
+  const file = o.file === '-' ? undefined : o.file;
+  let transport = file !== undefined
+    ? new winston.transports.File({ filename: file })
+    : new winston.transports.Stream({ stream: o.file === '-' ? process.stdout : process.stderr });
   const w = winston.createLogger({
     level: LEVELS[o.level],
     format,
@@ -75,9 +76,9 @@ export function createLogger(o: LoggerOptions): Logger {
     info: at('info'),
     debug: at('debug'),
     reopen: () => {
-      if (!o.file) return;
+      if (file === undefined) return;
       // The new file first: no line is lost between the two.
-      const fresh = new winston.transports.File({ filename: o.file });
+      const fresh = new winston.transports.File({ filename: file });
       // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- as above
       w.add(fresh);
       const old = transport;
@@ -88,7 +89,7 @@ export function createLogger(o: LoggerOptions): Logger {
     },
     close: () =>
       new Promise<void>((resolve) => {
-        if (!o.file) {
+        if (file === undefined) {
           resolve();
           return;
         }

@@ -58,12 +58,15 @@ export class Worker {
     this.faultySince = undefined;
     const name = this.spec.name;
     this.d.logger.info('worker started', { session: name, pid: child.pid, restarts: this.attempt });
-    // What a worker prints (a refused config, a crash) joins the monitor's log.
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        if (line.trim() !== '') this.d.logger.warn('worker says', { session: name, line });
-      });
-    }
+    // A worker's stdout is its log when it logs there (log-file: -, as in a container): its
+    // lines pass through as they are, already formatted. What it prints on stderr (a refused
+    // config, a crash) joins the monitor's log.
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.trim() !== '') process.stdout.write(`${line}\n`);
+    });
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      if (line.trim() !== '') this.d.logger.warn('worker says', { session: name, line });
+    });
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
         this.child = undefined;

@@ -99,6 +99,7 @@ describe('the container image', { skip: imageTestsSkipReason() }, () => {
     assert.equal(config.User, 'gsyncd');
     const env = config.Env ?? [];
     assert.ok(env.includes('GSYNCD_LOG_FORMAT=json'), `Env: ${env.join(' ')}`);
+    assert.ok(env.includes('GSYNCD_LOG_FILE=-'), `Env: ${env.join(' ')}`);
     assert.ok(env.includes(`GSYNCD_STATE_DIR=${STATE}`), `Env: ${env.join(' ')}`);
     assert.deepEqual(Object.keys(config.Volumes ?? {}), [STATE]);
     assert.deepEqual(config.Healthcheck?.Test, ['CMD', 'gsyncd', 'health']);
@@ -183,7 +184,7 @@ describe('the container image', { skip: imageTestsSkipReason() }, () => {
     scope.defer(() => run.dispose());
 
     const logged = (message: string): boolean =>
-      jsonLines(run.stderrLines, 'stderr').some((line) => String(line['message']).includes(message));
+      jsonLines(run.stdoutLines, 'stdout').some((line) => String(line['message']).includes(message));
     await pollUntil(
       () => {
         if (run.exit !== undefined) {
@@ -250,11 +251,12 @@ describe('the container image', { skip: imageTestsSkipReason() }, () => {
       { timeoutMs: 10_000, intervalMs: 100 },
     );
 
-    jsonLines(run.stdoutLines, 'stdout');
-    const stderr = jsonLines(run.stderrLines, 'stderr');
-    assert.ok(stderr.length > 0, 'gsyncd logged nothing');
+    // The log is JSON lines on stdout, as a log collector reads it; stderr holds nothing else.
+    jsonLines(run.stderrLines, 'stderr');
+    const stdout = jsonLines(run.stdoutLines, 'stdout');
+    assert.ok(stdout.length > 0, 'gsyncd logged nothing on stdout');
     assert.deepEqual(
-      stderr.filter((line) => String(line['level']).toUpperCase() === 'ERROR').map((line) => line['message']),
+      stdout.filter((line) => String(line['level']).toUpperCase() === 'ERROR').map((line) => line['message']),
       [],
       'errors in the log',
     );
