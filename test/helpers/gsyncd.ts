@@ -242,9 +242,9 @@ export class GsyncdProcess {
     for (const arg of this.args) {
       for (const word of arg.split(/\s+/)) {
         // Only per-test temporary paths: the shared bin/gsyncd path would match other
-        // tests' processes.
+        // tests' processes, also when the checkout itself lies in the temporary directory.
         const candidate = localPart(word);
-        if (candidate.startsWith(`${tmpdir()}/`) && candidate.length > tmpdir().length + 4) {
+        if (candidate.startsWith(`${tmpdir()}/`) && candidate.length > tmpdir().length + 4 && !candidate.startsWith(repoRoot)) {
           needles.add(candidate);
         }
       }
