@@ -59,7 +59,8 @@ export function mirrorProgram(filters: FilterCollector): Command {
         'SLAVE:  /path, file:///path, [user@]host:/path, ssh://[user@]host[:port]/path, [user@]host::VOLUME\n\n' +
         'Other commands: gsyncd status, gsyncd stop|pause|resume SESSION, gsyncd checkpoint SESSION,\n' +
         'gsyncd monitor [-c FILE], gsyncd config list|get|set|reset|check, gsyncd verify MASTER SLAVE,\n' +
-        'gsyncd slave (see gsyncd COMMAND --help)',
+        'gsyncd health [SESSION], gsyncd slave (see gsyncd COMMAND --help).\n' +
+        'Without MASTER and SLAVE: $GSYNCD_MASTER and $GSYNCD_SLAVE, else --session NAME with master: and slave: in its section.',
     )
     .argument('[MASTER]', 'the directory to mirror (default: master: of the [session NAME] section)')
     .argument('[SLAVE]', 'where the mirror lives (default: slave: of the [session NAME] section)')
