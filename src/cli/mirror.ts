@@ -96,10 +96,12 @@ function endpointsOf(args: readonly string[], sessionName: string | undefined, c
   const [master, slave] = args;
   if (master !== undefined && slave !== undefined) return [master, slave];
   if (master !== undefined) throw usageError(`missing SLAVE after MASTER ${master}`);
-  const fromEnv = [env['GSYNCD_MASTER'], env['GSYNCD_SLAVE']].map((v) => (v === '' ? undefined : v));
-  if (fromEnv[0] !== undefined && fromEnv[1] !== undefined) return [fromEnv[0], fromEnv[1]];
-  if (fromEnv[0] !== undefined || fromEnv[1] !== undefined) {
-    throw usageError(`${fromEnv[0] === undefined ? 'GSYNCD_SLAVE' : 'GSYNCD_MASTER'} is set but ${fromEnv[0] === undefined ? 'GSYNCD_MASTER' : 'GSYNCD_SLAVE'} is not; set both, or give MASTER and SLAVE`);
+  const envMaster = env['GSYNCD_MASTER'] ?? '';
+  const envSlave = env['GSYNCD_SLAVE'] ?? '';
+  if (envMaster !== '' && envSlave !== '') return [envMaster, envSlave];
+  if (envMaster !== '' || envSlave !== '') {
+    const [set, unset] = envMaster !== '' ? ['GSYNCD_MASTER', 'GSYNCD_SLAVE'] : ['GSYNCD_SLAVE', 'GSYNCD_MASTER'];
+    throw usageError(`${set} is set but ${unset} is not; set both, or give MASTER and SLAVE`);
   }
   const ends = sessionName === undefined ? undefined : config.endpoints.get(sessionName);
   if (ends?.master !== undefined && ends.slave !== undefined) return [ends.master, ends.slave];

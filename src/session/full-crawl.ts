@@ -34,7 +34,7 @@ export interface FullCrawlContext {
   afterRun(r: RsyncResult): void;
   countFailure(): void;
   /** The crawl went through but for these master paths rsync could not read: retry them. */
-  masterFailures(failures: readonly PathError[]): Promise<void>;
+  masterFailures(failures: readonly PathError[]): void;
   /** The slave root as its rsync names it in messages. */
   slaveRoot(): string;
   /** Where its progress goes. */
@@ -49,6 +49,8 @@ export interface FullCrawlContext {
 export async function fullCrawl(c: FullCrawlContext): Promise<boolean> {
   const { logger, options } = c;
   const stopping = (): boolean => c.stopSignal.aborted;
+  // Between attempts: capped (--retry-max-delay), jittered exponential backoff.
+  const pause = (attempt: number): Promise<void> => sleep(backoffMs(attempt, 1000, options.retryMaxDelay * 1000), c.stopSignal);
   for (let attempt = 0; ; attempt++) {
     await c.status.state('Initializing', 'Full Crawl');
     await c.whenRunning();
@@ -59,7 +61,7 @@ export async function fullCrawl(c: FullCrawlContext): Promise<boolean> {
     if (problem !== undefined) {
       if (options.once) throw new GsyncdError(problem, ExitCode.failure);
       await c.faulty(problem);
-      await sleep(backoffMs(attempt, 1000, options.retryMaxDelay * 1000), c.stopSignal);
+      await pause(attempt);
       continue;
     }
     logger.info('Full Crawl started', { session: c.name, master: c.master, slave: c.slave });
@@ -85,11 +87,7 @@ export async function fullCrawl(c: FullCrawlContext): Promise<boolean> {
     switch (r.exit.outcome) {
       case 'ok':
       case 'vanished':
-        c.status.update((s) => ({
-          ...s,
-          last_synced: new Date().toISOString(),
-          totals: { ...s.totals, files: s.totals.files + r.stats.filesTransferred, bytes: s.totals.bytes + r.stats.bytes, full_syncs: s.totals.full_syncs + 1 },
-        }));
+        countCrawl(c, r);
         logger.info('Full Crawl finished', fields);
         return true;
       case 'usage':
@@ -107,7 +105,7 @@ export async function fullCrawl(c: FullCrawlContext): Promise<boolean> {
         await c.faulty(`connection lost during Full Crawl: ${firstLines(r.stderr) || r.exit.meaning}`);
         if (!(await c.reconnect())) return false;
         // The link may be fine and the slave refusing: never retry in a tight loop.
-        await sleep(backoffMs(attempt, 1000, options.retryMaxDelay * 1000), c.stopSignal);
+        await pause(attempt);
         if (stopping()) return false;
         break;
       case 'partial':
@@ -118,14 +116,14 @@ export async function fullCrawl(c: FullCrawlContext): Promise<boolean> {
           // One unreadable file must not hold back the tree, nor send it all again.
           logger.error('Full Crawl finished, but for paths rsync could not read', { ...fields, failed: unread.length, first: unread[0]?.message });
           if (options.once) return false;
-          c.status.update((s) => ({ ...s, last_synced: new Date().toISOString(), totals: { ...s.totals, files: s.totals.files + r.stats.filesTransferred, bytes: s.totals.bytes + r.stats.bytes, full_syncs: s.totals.full_syncs + 1 } }));
-          await c.masterFailures(unread);
+          countCrawl(c, r);
+          c.masterFailures(unread);
           return true;
         }
         logger.error('Full Crawl failed', { ...fields, meaning: r.exit.meaning, error: firstLines(r.stderr, 20) });
         if (options.once) return false;
         await c.faulty(`Full Crawl failed: rsync exit ${r.exit.code} (${r.exit.meaning}): ${firstLines(r.stderr, 1)}`);
-        await sleep(backoffMs(attempt, 1000, options.retryMaxDelay * 1000), c.stopSignal);
+        await pause(attempt);
         if (stopping()) return false;
         break;
       }
@@ -139,4 +137,13 @@ function masterOnly(r: RsyncResult, c: FullCrawlContext): PathError[] | undefine
   const errors = parseRsyncErrors(r.stderr, c.master, c.slaveRoot());
   if (errors.unattributed.length > 0 || errors.paths.length === 0 || errors.paths.some((p) => p.side !== 'sender')) return undefined;
   return [...errors.paths];
+}
+
+/** A crawl that went through: its figures join the totals, and it is the last sync. */
+function countCrawl(c: FullCrawlContext, r: RsyncResult): void {
+  c.status.update((s) => ({
+    ...s,
+    last_synced: new Date().toISOString(),
+    totals: { ...s.totals, files: s.totals.files + r.stats.filesTransferred, bytes: s.totals.bytes + r.stats.bytes, full_syncs: s.totals.full_syncs + 1 },
+  }));
 }

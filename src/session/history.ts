@@ -69,10 +69,20 @@ export class Snapshotter {
   /** Something was sent since the last reconciliation. */
   private activity = false;
   private lastScanMs = 0;
+  /** Set when part of the tree goes unwatched: reconcile this often, busy or quiet. */
+  private forcedGapMs: number | undefined;
   private readonly startedAt: number;
 
   constructor(private readonly d: SnapshotterDeps) {
     this.startedAt = this.now();
+  }
+
+  /**
+   * The watcher cannot cover the whole tree (the inotify limit): the reconciliation becomes
+   * a rescan every `ms`, busy or quiet, and at least 20 scans' time apart (at most 5% of a core).
+   */
+  rescanEvery(ms: number): void {
+    this.forcedGapMs = ms;
   }
 
   sent(): void {
@@ -83,7 +93,12 @@ export class Snapshotter {
   /** Soon after activity (dropped events come with activity), else once an interval. */
   private reconcileDue(t: number): boolean {
     if (this.reconciledAt === undefined) return true;
-    const gap = this.activity ? Math.max(RECONCILE_AFTER_ACTIVITY_MS, 20 * this.lastScanMs) : this.d.intervalMs;
+    const gap =
+      this.forcedGapMs !== undefined
+        ? Math.max(this.forcedGapMs, 20 * this.lastScanMs)
+        : this.activity
+          ? Math.max(RECONCILE_AFTER_ACTIVITY_MS, 20 * this.lastScanMs)
+          : this.d.intervalMs;
     return t - this.reconciledAt >= gap;
   }
 
@@ -108,11 +123,10 @@ export class Snapshotter {
   async tick(): Promise<void> {
     if (this.busy) return;
     const t = this.now();
-    if (!this.d.idle()) {
+    if (!this.d.idle() || t - this.d.lastEventAt() < SETTLE_MS) {
       await this.reconcileWhileBusy(t);
       return;
     }
-    if (t - this.d.lastEventAt() < SETTLE_MS) return;
     const reconcile = this.d.reconcile;
     const snapshotDue = this.dirty && (this.lastSavedAt === 0 || t - this.lastSavedAt >= this.d.intervalMs);
     const fresh = this.reconciledAt !== undefined && t - this.reconciledAt <= RECONCILED_FOR_MS;
@@ -132,7 +146,7 @@ export class Snapshotter {
   private async reconcileWhileBusy(t: number): Promise<void> {
     const reconcile = this.d.reconcile;
     const last = this.reconciledAt ?? this.startedAt;
-    if (!reconcile || t - last < Math.max(RECONCILE_WHILE_BUSY_MS, 20 * this.lastScanMs)) return;
+    if (!reconcile || t - last < Math.max(this.forcedGapMs ?? RECONCILE_WHILE_BUSY_MS, 20 * this.lastScanMs)) return;
     this.busy = true;
     try {
       await this.runReconcile(t, reconcile);

@@ -227,7 +227,9 @@ export class Session {
         countFailure: () => {
           this.countFailures(1);
         },
-        masterFailures: (failures) => this.retryMasterFailures(failures),
+        masterFailures: (failures) => {
+          this.retryMasterFailures(failures);
+        },
         slaveRoot: () => this.slaveRootPath(),
         faulty: (reason) => this.faulty(reason),
         masterProblem: () => this.masterProblem(),
@@ -366,6 +368,7 @@ export class Session {
         this.sentSince.clear();
       },
     });
+    if (this.rescanEveryMs !== undefined) this.snapshotter.rescanEvery(this.rescanEveryMs);
     this.ticker = setInterval(() => {
       if (this.inHistory && this.changes.size === 0 && this.scheduler.active === 0) {
         this.p.logger.info('History Crawl finished', { session: this.p.name });
@@ -498,17 +501,7 @@ export class Session {
    * every change since; those that were never sent are changes whose events @parcel/watcher
    * dropped (it does, under load, at the edge of its event batches). They are sent now.
    */
-  private reconciling: Promise<number> | undefined;
-
-  /** One reconciliation at a time: the Snapshotter's and the rescans' share it. */
-  private reconcile(): Promise<number> {
-    this.reconciling ??= this.reconcileOnce().finally(() => {
-      this.reconciling = undefined;
-    });
-    return this.reconciling;
-  }
-
-  private async reconcileOnce(): Promise<number> {
+  private async reconcile(): Promise<number> {
     const against = await this.reconcileBase();
     if (against === undefined) return 0;
     const events = await scannedChangesSince(this.p.master.path, against, this.p.matcher.ignoredDirNames);
@@ -530,15 +523,18 @@ export class Session {
     return missed.length;
   }
 
-  private rescans: NodeJS.Timeout | undefined;
+  /** Set once the inotify limit is reached: how often the Snapshotter rescans the tree. */
+  private rescanEveryMs: number | undefined;
 
   /**
-   * The kernel's inotify limit is reached: what goes unwatched is found by rescanning the
-   * tree every --poll-interval (at least 20 scans' time apart, so a big tree costs at most 5%
-   * of a core), busy or not, and the whole tree is resynced once for what was missed already.
+   * The kernel's inotify limit is reached: what goes unwatched is found by the reconciliation,
+   * run as a rescan every --poll-interval busy or not (history.ts), and the whole tree is
+   * resynced once for what was missed already.
    */
   private async coverByRescans(reason: string): Promise<void> {
-    if (this.rescans !== undefined || this.stopRequested()) return;
+    if (this.rescanEveryMs !== undefined || this.stopRequested()) return;
+    this.rescanEveryMs = this.p.options.pollInterval * 1000;
+    this.snapshotter?.rescanEvery(this.rescanEveryMs);
     const read = (file: string): Promise<string> =>
       readFile(file, 'utf8').then(
         (t) => t.trim(),
@@ -547,7 +543,6 @@ export class Session {
     const limit = await read('/proc/sys/fs/inotify/max_user_watches');
     // In a container's user namespace, a lower limit of its own may be the one reached.
     const nsLimit = await read('/proc/sys/user/max_inotify_watches');
-    const intervalMs = this.p.options.pollInterval * 1000;
     this.p.logger.warn('inotify watch limit reached: changes in unwatched directories are found by rescanning the tree instead', {
       'fs.inotify.max_user_watches': limit,
       ...(nsLimit !== limit && nsLimit !== 'unknown' ? { 'user.max_inotify_watches': nsLimit } : {}),
@@ -558,19 +553,6 @@ export class Session {
     this.lastEventAt = Date.now();
     this.queue('', true, 0);
     this.scheduler.kick();
-    let lastScanMs = 0;
-    const rescan = async (): Promise<void> => {
-      if (this.stopRequested()) return;
-      const started = performance.now();
-      try {
-        await this.reconcile();
-      } catch (e) {
-        this.p.logger.warn('rescan failed', { error: e instanceof Error ? e.message : String(e) });
-      }
-      lastScanMs = performance.now() - started;
-      if (!this.stopRequested()) this.rescans = setTimeout(() => void rescan(), Math.max(intervalMs, 20 * lastScanMs));
-    };
-    this.rescans = setTimeout(() => void rescan(), intervalMs);
   }
 
   /** Before a Full Crawl: the tree as it starts, what the first reconciliation compares with. */
@@ -735,15 +717,14 @@ export class Session {
     else if (runTrouble) await this.faulty(`rsync failed (exit ${String(fields['rsync_exit'])}): ${runTrouble.reason}`);
   }
 
-  /** The Full Crawl went through except for these master paths: each is retried as a batch would retry it. */
-  private async retryMasterFailures(failures: readonly PathError[]): Promise<void> {
+  /**
+   * The Full Crawl went through except for these master paths: each is retried as a batch
+   * would retry it. Recursive, as judgeBatch makes them: a batch sends a file as a file.
+   */
+  private retryMasterFailures(failures: readonly PathError[]): void {
     const now = Date.now();
     for (const f of failures) {
-      const isDir = await lstat(path.join(this.p.master.path, f.path)).then(
-        (st) => st.isDirectory(),
-        () => false,
-      );
-      const entry: Entry = { path: f.path, recursive: isDir, since: now, origin: 0, attempts: 0, notBefore: 0, alone: false };
+      const entry: Entry = { path: f.path, recursive: true, since: now, origin: 0, attempts: 0, notBefore: 0 };
       this.changes.requeue([entry], now + this.backoff(0), now);
       this.p.logger.error('could not send a path; retrying it', { path: f.path || '.', reason: f.message });
     }
@@ -781,11 +762,7 @@ export class Session {
       pending: this.changes.size,
       totals: { ...s.totals, files: s.totals.files + result.files, bytes: s.totals.bytes + result.bytes, batches: s.totals.batches + 1 },
     }));
-    if (healthy && this.faultyReason !== undefined) {
-      this.faultyReason = undefined;
-      void this.p.status.state('Active', 'Changelog Crawl');
-      this.p.logger.info('session healthy again', { session: this.p.name });
-    }
+    if (healthy) void this.healthyAgain();
   }
 
   /** For /readyz: live, not Faulty, and the link to the slave up. */
@@ -919,10 +896,13 @@ export class Session {
     await this.faulty(problem);
   }
 
-  /** The link is back: a session Faulty for the link alone is healthy again. */
-  private async linkHealthy(): Promise<void> {
+  /**
+   * A Faulty session is healthy again: after a batch went through (`onlyLink` false), or once
+   * the link is back for a session Faulty for the link alone.
+   */
+  private async healthyAgain(onlyLink = false): Promise<void> {
     const reason = this.faultyReason;
-    if (reason === undefined || !/^(slave unreachable|connection (to the slave )?lost)/.test(reason)) return;
+    if (reason === undefined || (onlyLink && !/^(slave unreachable|connection (to the slave )?lost)/.test(reason))) return;
     this.faultyReason = undefined;
     const crawl = this.p.status.current.crawl_status;
     await this.p.status.state(crawl === 'Full Crawl' ? 'Initializing' : 'Active', crawl);
@@ -946,7 +926,7 @@ export class Session {
         try {
           await ssh.start(20_000);
           this.p.logger.info('ssh connection up again', { attempt: attempt + 1 });
-          await this.linkHealthy();
+          await this.healthyAgain(true);
           return true;
         } catch (e) {
           const reason = e instanceof Error ? e.message : String(e);
@@ -966,7 +946,6 @@ export class Session {
     const { logger, options } = this.p;
     if (this.ticker) clearInterval(this.ticker);
     if (this.controls) clearInterval(this.controls);
-    if (this.rescans) clearTimeout(this.rescans);
     // A clean stop while live saves a snapshot, taken while still watching: events of changes
     // made just before it arrive within the settle time and join the pending set.
     let final: Date | undefined;
