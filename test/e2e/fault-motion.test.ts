@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { assertMirrored, waitForMirror } from '../helpers/compare.js';
 import { exec, execOk } from '../helpers/exec.js';
@@ -27,17 +27,16 @@ import { isAlive } from '../helpers/proc.js';
 import { makeLayout, scopeFor, type Layout, type Scope } from '../helpers/scope.js';
 import { makeSmallTree } from '../helpers/tree.js';
 import { pollUntil } from '../helpers/wait.js';
+import { NOBODY, UNPRIVILEGED, asRoot, removeUnprivilegedCopy, unprivilegedBin } from '../helpers/unprivileged.js';
 
 const LIVE_TIMEOUT_MS = 60_000;
 const SESSION = 'motion';
-const NOBODY = 65534;
-const asRoot = process.getuid?.() === 0;
-/** setpriv execs node in its own process: the pid, signals and children stay gsyncd's. */
-const UNPRIVILEGED: readonly string[] = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'] : [];
 /** Two attempts, at most a second apart: a path is given up on within seconds. */
 const FAST_RETRIES = ['--retry-attempts', '2', '--retry-max-delay', '1'];
 const SECRET = 'inbox/secret.txt';
 const READABLE = ['inbox/a.txt', 'inbox/b.txt', 'inbox/c.txt', 'inbox/d.txt'];
+
+after(removeUnprivilegedCopy);
 
 interface FailedPathRow {
   path: string;
@@ -93,6 +92,7 @@ async function startSession(scope: Scope, tree: Tree, args: readonly string[] = 
   const g = await startGsyncd(['--session', SESSION, '--batch-delay', '0.2', ...FAST_RETRIES, ...args, tree.master, tree.slave], {
     stateDir: tree.state,
     prefix: UNPRIVILEGED,
+    bin: await unprivilegedBin(),
   });
   scope.defer(() => g.dispose());
   return g;
@@ -235,7 +235,7 @@ describe('a master file gsyncd cannot read', () => {
       for (const rel of READABLE) writeFileSync(path.join(master, rel), `${rel}\n`);
       writeSecret(master);
     });
-    const run = await runGsyncd(['--once', ...FAST_RETRIES, tree.master, tree.slave], { stateDir: tree.state, prefix: UNPRIVILEGED });
+    const run = await runGsyncd(['--once', ...FAST_RETRIES, tree.master, tree.slave], { stateDir: tree.state, prefix: UNPRIVILEGED, bin: await unprivilegedBin() });
     assert.equal(run.code, 1, `gsyncd --once exited ${describeExit(run)}:\n${run.stderr}`);
     assert.match(run.stderr, /secret\.txt.*Permission denied/, 'the log does not name the unreadable file');
     await assertMirrored(tree.master, tree.slave, { exclude: ['secret.txt'] });

@@ -42,6 +42,8 @@ export interface StartOptions {
   noStateDir?: boolean;
   /** Run gsyncd through this command (`unshare …`, `setpriv …`), which must exec what follows it. */
   prefix?: readonly string[];
+  /** The gsyncd shim to run; default this checkout's bin/gsyncd. */
+  bin?: string;
 }
 
 export interface LogMatch {
@@ -78,7 +80,7 @@ export class GsyncdProcess {
     this.stateDir = stateDir;
     this.#ownsStateDir = ownsStateDir;
     this.args = options.noStateDir === true ? [...args] : ['--state-dir', stateDir, ...args];
-    const command: readonly string[] = [...(options.prefix ?? []), process.execPath, gsyncdBin, ...this.args];
+    const command: readonly string[] = [...(options.prefix ?? []), process.execPath, options.bin ?? gsyncdBin, ...this.args];
     this.child = spawn(command[0] ?? process.execPath, command.slice(1), {
       cwd: repoRoot,
       // GSYNCD_STATE_DIR as a second guard: a test never writes to /var/lib.
