@@ -47,8 +47,6 @@ export interface SnapshotterDeps {
   readonly onSaved?: () => void;
 }
 
-/** A reconciliation stays good for the snapshot that follows within this long. */
-const RECONCILED_FOR_MS = 60_000;
 /**
  * After activity, the next reconciliation comes this long after the last one at the soonest,
  * and at least 20 scans' time later: a 0.3 s scan (100k files) every 10 s of quiet at most.
@@ -116,9 +114,10 @@ export class Snapshotter {
   }
 
   /**
-   * Called every second while live; acts only when quiet. The reconciliation (what changed
-   * and was never sent is sent first) runs soon after activity and once an interval; a
-   * snapshot is saved once an interval when something was sent, right after a reconciliation.
+   * Called every second while live. The reconciliation (what changed and was never sent is
+   * sent first) runs soon after activity and once an interval when quiet, and once a minute
+   * (or at the forced cadence) while busy; a snapshot is saved once an interval when something
+   * was sent, and kept only if a scan made after writing it finds nothing unsent.
    */
   async tick(): Promise<void> {
     if (this.busy) return;
@@ -129,11 +128,10 @@ export class Snapshotter {
     }
     const reconcile = this.d.reconcile;
     const snapshotDue = this.dirty && (this.lastSavedAt === 0 || t - this.lastSavedAt >= this.d.intervalMs);
-    const fresh = this.reconciledAt !== undefined && t - this.reconciledAt <= RECONCILED_FOR_MS;
     if (!snapshotDue && !(reconcile && this.reconcileDue(t))) return;
     this.busy = true;
     try {
-      if (reconcile && (this.reconcileDue(t) || (snapshotDue && !fresh))) {
+      if (reconcile && this.reconcileDue(t)) {
         // What it found is sent first; the snapshot waits for the next quiet moment.
         if ((await this.runReconcile(t, reconcile)) > 0) return;
       }
@@ -160,6 +158,14 @@ export class Snapshotter {
     await this.d.write(this.d.saved.candidateFile);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     if (this.d.lastEventAt() >= t - 100 || !this.d.idle()) {
+      await this.d.saved.discardCandidate();
+      return false;
+    }
+    // A change that raised no event (a dropped one, a directory past the inotify limit) made
+    // before the candidate was written would be in it as if sent: the scan, made after the
+    // write and against the last confirmed snapshot, must find nothing unsent.
+    const reconcile = this.d.reconcile;
+    if (reconcile && (await this.runReconcile(this.now(), reconcile)) > 0) {
       await this.d.saved.discardCandidate();
       return false;
     }

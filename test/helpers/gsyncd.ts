@@ -82,7 +82,8 @@ export class GsyncdProcess {
     this.args = options.noStateDir === true ? [...args] : ['--state-dir', stateDir, ...args];
     const command: readonly string[] = [...(options.prefix ?? []), process.execPath, options.bin ?? gsyncdBin, ...this.args];
     this.child = spawn(command[0] ?? process.execPath, command.slice(1), {
-      cwd: repoRoot,
+      // The checkout of the shim it runs (a user other than the owner may not enter this one).
+      cwd: options.bin === undefined ? repoRoot : path.resolve(options.bin, '..', '..'),
       // GSYNCD_STATE_DIR as a second guard: a test never writes to /var/lib.
       env: { ...process.env, GSYNCD_STATE_DIR: stateDir, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
