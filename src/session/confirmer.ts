@@ -9,18 +9,19 @@ import type { Logger } from '../log/logger.js';
 import type { BatchResult } from '../sync/batch.js';
 import type { SlaveLink } from './slave-link.js';
 import { SAMPLE_SIZE, confirmPaths, pickSample } from './confirm.js';
+import type { FailedPaths } from './failed-paths.js';
+import type { Failures } from './failures.js';
+import type { SessionQueue } from './queue.js';
 
 export interface ConfirmerDeps {
   readonly masterRoot: string;
   readonly options: Options;
   readonly link: SlaveLink | undefined;
   readonly logger: Logger;
-  readonly pending: (path: string) => boolean;
-  /** Queues the path again and counts a failure. */
-  readonly resend: (path: string) => void;
-  readonly countFailure: () => void;
-  /** Lists the path as failed (status --detail) until it changes. */
-  readonly giveUp: (path: string, reason: string) => void;
+  /** A differing copy is queued again, or listed as failed (status --detail) until it changes. */
+  readonly queue: SessionQueue;
+  readonly failed: FailedPaths;
+  readonly failures: Failures;
 }
 
 /** Confirming compares modes and times: only meaningful when rsync keeps them, and never with -n. */
@@ -56,20 +57,21 @@ export class Confirmer {
       masterRoot: this.d.masterRoot,
       channel,
       checksum: this.d.options.verifyChecksum,
-      pending: this.d.pending,
+      pending: (path) => this.d.queue.has(path),
     })
       .then((mismatches) => {
         this.d.logger.debug('confirmed by the slave', { paths: paths.length, mismatches: mismatches.length });
         for (const m of mismatches) {
-          this.d.countFailure();
+          this.d.failures.count(1);
           if (this.resent.has(m.path)) {
             this.d.logger.error('slave copy still differs after sending it again; not resending until it changes', { path: m.path, reason: m.reason });
-            this.d.giveUp(m.path, `the slave's copy differs after sending it again: ${m.reason}`);
+            this.d.failed.record(m.path, `the slave's copy differs after sending it again: ${m.reason}`, 2, new Date());
+            this.d.queue.publishFailed();
             continue;
           }
           this.d.logger.warn('slave copy differs from the master; sending it again', { path: m.path, reason: m.reason });
           this.resent.add(m.path);
-          this.d.resend(m.path);
+          this.d.queue.push(m.path, false);
         }
       })
       .catch((e: unknown) => {

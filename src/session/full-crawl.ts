@@ -52,7 +52,6 @@ export async function fullCrawl(c: FullCrawlContext): Promise<boolean> {
   // Between attempts: capped (--retry-max-delay), jittered exponential backoff.
   const pause = (attempt: number): Promise<void> => sleep(backoffMs(attempt, 1000, options.retryMaxDelay * 1000), c.stopSignal);
   for (let attempt = 0; ; attempt++) {
-    await c.status.state('Initializing', 'Full Crawl');
     await c.whenRunning();
     if (stopping()) return false;
     // A retry may come after the master's disk went away: crawling an empty mount point

@@ -8,7 +8,9 @@
  */
 import { access, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { Logger } from '../log/logger.js';
 import { writeAtomic } from './atomic-write.js';
+import type { SessionEvent } from './machine.js';
 
 const FILE = 'paused';
 
@@ -68,5 +70,34 @@ export class PauseGate {
       this.waiters.push(done);
       stop.addEventListener('abort', done, { once: true });
     });
+  }
+}
+
+export interface PauseFollowerDeps {
+  readonly sessionDir: string;
+  readonly session: string;
+  readonly gate: PauseGate;
+  readonly logger: Logger;
+  readonly fire: (e: SessionEvent) => Promise<void>;
+  readonly stopRequested: () => boolean;
+  /** The batches' scheduler; `sending`: whether batches may go at all yet. */
+  readonly batches: { pause(): void; resume(): void; readonly active: number };
+  readonly sending: () => boolean;
+  readonly pending: () => number;
+}
+
+/** Applies a pause or resume asked by `gsyncd pause|resume`; called at start and every second. */
+export async function followPause(d: PauseFollowerDeps): Promise<void> {
+  const paused = await pauseRequested(d.sessionDir);
+  if (d.stopRequested() || !d.gate.set(paused)) return;
+  const fields = { session: d.session, pending: d.pending() };
+  if (paused) {
+    d.batches.pause();
+    await d.fire({ type: 'pause' });
+    d.logger.info('session paused', { ...fields, stopping_rsync: d.batches.active });
+  } else {
+    await d.fire({ type: 'resume' });
+    d.logger.info('session resumed', fields);
+    if (d.sending()) d.batches.resume();
   }
 }

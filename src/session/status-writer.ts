@@ -4,28 +4,19 @@
  */
 import { readFile } from 'node:fs/promises';
 import { writeAtomic } from './atomic-write.js';
-import { failedPathsFrom, lastSyncedFrom, totalsFrom, type FailedPath, type CrawlStatus, type SessionStatus, type StatusRecord, type Totals } from '../status/status.js';
-
-interface State {
-  readonly status: SessionStatus;
-  readonly crawl: CrawlStatus;
-  readonly reason: string | undefined;
-}
+import { failedPathsFrom, lastSyncedFrom, totalsFrom, type FailedPath, type StatusRecord, type Totals } from '../status/status.js';
+import type { Shown } from './machine.js';
 
 export class StatusWriter {
   private record: StatusRecord;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
-  /** The state the session is in underneath a pause, shown again on resume. */
-  private underlying: State;
-  private paused = false;
 
   private constructor(
     private readonly file: string,
     initial: StatusRecord,
   ) {
     this.record = initial;
-    this.underlying = { status: initial.status, crawl: initial.crawl_status, reason: initial.reason };
   }
 
   static async open(file: string, base: Omit<StatusRecord, 'totals'>): Promise<StatusWriter> {
@@ -51,23 +42,10 @@ export class StatusWriter {
     return this.record;
   }
 
-  /** A change of state: written at once. While paused, Paused is shown (Stopped still shows). */
-  async state(status: SessionStatus, crawl: CrawlStatus, reason?: string): Promise<void> {
-    this.underlying = { status, crawl, reason };
-    await this.show();
-  }
-
-  /** Pause or resume: Paused over the crawl status, or the state underneath again. */
-  async setPaused(paused: boolean): Promise<void> {
-    this.paused = paused;
-    await this.show();
-  }
-
-  private async show(): Promise<void> {
-    const { status, crawl, reason } = this.underlying;
-    const shown = this.paused && status !== 'Stopped' ? { status: 'Paused' as const, reason: undefined } : { status, reason };
-    const next: StatusRecord = { ...this.record, status: shown.status, crawl_status: crawl, reason: shown.reason };
-    if (shown.reason === undefined) delete (next as { reason?: string }).reason;
+  /** A change of state (Lifecycle decides what is shown): written at once. */
+  async show({ status, crawl, reason }: Shown): Promise<void> {
+    const next: StatusRecord = { ...this.record, status, crawl_status: crawl, reason };
+    if (reason === undefined) delete (next as { reason?: string }).reason;
     this.record = next;
     await this.flush();
   }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { exec, type ExecResult } from '../helpers/exec.js';
 import { gsyncdBin, startGsyncd } from '../helpers/gsyncd.js';
+import { heldRsync } from '../helpers/held-rsync.js';
 import { makeLayout, scopeFor } from '../helpers/scope.js';
 import { makeSmallTree, makeWideTree } from '../helpers/tree.js';
 import { pollUntil } from '../helpers/wait.js';
@@ -20,7 +21,7 @@ interface Row {
 describe('gsyncd status and stop', () => {
   it('follows a session from Full Crawl to Changelog Crawl, then Stopped (clean stop, kill -9)', { timeout: 120_000 }, async (t) => {
     const layout = await makeLayout(scopeFor(t), 'status');
-    makeWideTree(layout.master, 4000, 40);
+    makeWideTree(layout.master, 400, 20);
     const state = path.join(layout.outside, 'state');
     // Plain runs: the helper's leftover sweep would take the live session for a leftover.
     const gsyncd = (...args: string[]): Promise<ExecResult> => exec(process.execPath, [gsyncdBin, ...args]);
@@ -31,11 +32,14 @@ describe('gsyncd status and stop', () => {
       return JSON.parse(r.stdout) as Row[];
     };
 
-    const g = await startGsyncd(['--session', 'web', '--bwlimit', '2000', layout.master, layout.slave], { stateDir: state });
+    // The Full Crawl's rsync waits for the test: the status is read while it surely runs.
+    const rsync = await heldRsync(layout.outside);
+    const g = await startGsyncd(['--session', 'web', '--rsync-command', rsync.command, layout.master, layout.slave], { stateDir: state });
     t.after(() => g.dispose());
     await g.waitForLog('Full Crawl started', 30_000);
     const during = await json();
     assert.deepEqual(during.map((r) => [r.session, r.status, r.crawl_status]), [['web', 'Initializing', 'Full Crawl']]);
+    await rsync.release();
     await g.waitForLog('Changelog Crawl started', 90_000);
     const live = await json();
     assert.deepEqual(live.map((r) => [r.status, r.crawl_status, r.totals.full_syncs]), [['Active', 'Changelog Crawl', 1]]);

@@ -1,0 +1,195 @@
+/**
+ * The crawl phases (gluster's names): with usable saved state, the History Crawl queues what
+ * changed while gsyncd was not running and batches send it; otherwise the Full Crawl runs
+ * one recursive rsync of the tree (full-crawl.ts). Either way the Changelog Crawl follows.
+ */
+import { access, stat } from 'node:fs/promises';
+import { ExitCode, GsyncdError } from '../errors.js';
+import { rootIdentity } from '../slave/facts.js';
+import { isEmptyDir, slaveHasFiles } from '../sync/empty-master.js';
+import type { RsyncPlan } from '../sync/rsync-argv.js';
+import { changesSinceSnapshot } from '../watch/snapshot.js';
+import type { Dispatcher } from './dispatch.js';
+import type { FailedPaths } from './failed-paths.js';
+import type { Failures } from './failures.js';
+import { fullCrawl } from './full-crawl.js';
+import { decideCrawl } from './history.js';
+import type { Intake } from './intake.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { MasterGuard } from './master-guard.js';
+import type { PauseGate } from './pause.js';
+import type { SessionParts } from './parts.js';
+import { ProgressReporter } from './progress.js';
+import type { SessionQueue } from './queue.js';
+import type { Reconnector } from './reconnector.js';
+import type { Snapshots } from './snapshots.js';
+
+export interface CrawlsDeps {
+  readonly p: SessionParts;
+  readonly life: Lifecycle;
+  readonly plan: () => RsyncPlan;
+  readonly slaveRoot: () => string;
+  readonly queue: SessionQueue;
+  readonly intake: Intake;
+  readonly failed: FailedPaths;
+  readonly failures: Failures;
+  readonly guard: MasterGuard;
+  readonly link: Reconnector | undefined;
+  readonly dispatcher: Dispatcher;
+  readonly snapshots: Snapshots | undefined;
+  readonly gate: PauseGate;
+  readonly stopSignal: AbortSignal;
+  readonly killSignal: AbortSignal;
+}
+
+const exists = (file: string): Promise<boolean> =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
+
+export class Crawls {
+  /** The slave root's identity as this run found it, for the marker. */
+  slaveId: string | null = null;
+
+  constructor(private readonly d: CrawlsDeps) {}
+
+  /**
+   * The initial sync: a History Crawl (its batches then run live), else the Full Crawl.
+   * Returns false when a Full Crawl did not bring the slave in line (--once: exit 1).
+   */
+  async initial(): Promise<boolean> {
+    await this.guardEmptyMaster();
+    if (await this.history()) return true;
+    if (this.d.life.phase() !== 'Initializing') return false;
+    await this.d.life.fire({ type: 'full' });
+    if (this.d.snapshots) await this.d.snapshots.writeBaseline();
+    return this.full();
+  }
+
+  /** Every second while live: the History Crawl ends once what it queued is sent. */
+  async endHistoryIfDone(idle: boolean): Promise<void> {
+    if (this.d.life.phase() !== 'HistoryCrawl' || !idle) return;
+    this.d.p.logger.info('History Crawl finished', { session: this.d.p.name });
+    await this.enterChangelog();
+  }
+
+  async enterChangelog(): Promise<void> {
+    await this.d.life.fire({ type: 'crawled' });
+    this.d.p.logger.info('Changelog Crawl started', { session: this.d.p.name, pending: this.d.queue.size });
+  }
+
+  /** Whether the slave root holds anything. The handshake has just looked, where there is one (a restricted slave would refuse rsync --list-only). */
+  private async slaveHasFilesNow(): Promise<boolean> {
+    const { p } = this.d;
+    const hello = p.link?.reply;
+    if (hello) return !hello.empty;
+    return slaveHasFiles(this.d.plan(), p.slave.kind === 'local' ? p.slave.path : undefined, p.options.rsyncCommand, p.runRsync);
+  }
+
+  private async guardEmptyMaster(): Promise<void> {
+    const { p } = this.d;
+    if (p.options.allowEmptyMaster || !(await isEmptyDir(p.master.path))) return;
+    if (!(await this.slaveHasFilesNow())) return;
+    throw new GsyncdError(
+      `master ${p.master.path} is empty but the slave ${p.status.current.slave} is not; ` +
+        'refusing to empty the slave (an unmounted disk?). Pass --allow-empty-master if this is intended',
+      ExitCode.failure,
+    );
+  }
+
+  /** The slave root's identity, to tell the slave the saved state was made for from a new one. */
+  private async currentSlaveId(): Promise<string | null> {
+    const { p } = this.d;
+    if (p.slave.kind !== 'local') return p.link?.reply?.root_id ?? null;
+    return stat(p.slave.path, { bigint: true }).then(rootIdentity, () => null);
+  }
+
+  /**
+   * With usable saved state: queue what changed since the snapshot, the pending set of a
+   * clean stop and the paths that failed before; batches send them. False: a Full Crawl is needed.
+   */
+  private async history(): Promise<boolean> {
+    const { p, queue } = this.d;
+    const saved = p.saved;
+    if (!saved) return false;
+    this.slaveId = await this.currentSlaveId();
+    let decision = decideCrawl(await saved.marker(), await exists(saved.snapshotFile), p.master.path, p.status.current.slave, this.slaveId);
+    if (decision.kind === 'history' && (await this.slaveEmptyButMasterNot())) {
+      decision = { kind: 'full', reason: 'the slave root is empty but the master is not' };
+    }
+    if (decision.kind === 'full') {
+      p.logger.info('Full Crawl needed', { reason: decision.reason });
+      // The crawl judges every path anew.
+      this.d.failed.forget();
+      queue.publishFailed();
+      // Until the new crawl completes, the old state must not be taken for the new slave.
+      await saved.forget();
+      return false;
+    }
+    if (this.d.life.phase() !== 'Initializing') return true;
+    await this.d.life.fire({ type: 'history' });
+    const started = performance.now();
+    const events = await changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames);
+    const pending = await saved.pending();
+    // Changed at some unknown time before now: as old as can be, for checkpoints.
+    for (const e of events) this.d.intake.queueEvent(e, 0);
+    for (const e of pending) queue.add(e.path, e.recursive, 0);
+    const failedBefore = this.d.failed.list();
+    for (const f of failedBefore) queue.add(f.path, false, 0);
+    p.logger.info('History Crawl started', {
+      since: decision.marker.snapshotAt,
+      changes: events.length,
+      pending: pending.length,
+      queued: queue.size,
+      failed_before: failedBefore.length,
+      seconds: ((performance.now() - started) / 1000).toFixed(2),
+    });
+    if (queue.size === 0) await this.endHistoryIfDone(true);
+    return true;
+  }
+
+  private async slaveEmptyButMasterNot(): Promise<boolean> {
+    if (await isEmptyDir(this.d.p.master.path)) return false;
+    // A slave that cannot be listed is not taken for empty: the History Crawl stays possible.
+    return !(await this.slaveHasFilesNow().catch(() => true));
+  }
+
+  private async full(): Promise<boolean> {
+    const { p, gate, dispatcher, failures } = this.d;
+    const ok = await fullCrawl({
+      name: p.name,
+      master: p.master.path,
+      slave: p.status.current.slave,
+      options: p.options,
+      logger: p.logger,
+      status: p.status,
+      runRsync: p.runRsync,
+      plan: this.d.plan(),
+      runSignal: () => gate.runSignal(this.d.killSignal),
+      whenRunning: () => gate.whenRunning(this.d.stopSignal),
+      paused: () => gate.isPaused,
+      stopSignal: this.d.stopSignal,
+      afterRun: (r) => {
+        // Files created and deleted while the crawl walked the tree: see sent-recheck.ts.
+        dispatcher.afterRun(r, true, 0);
+        if (!p.options.once) this.d.snapshots?.sent(r.sent?.paths ?? [], Date.now() - r.seconds * 1000);
+        p.metrics?.crawl(r.exit.code, r.stats.filesTransferred, r.stats.bytes);
+      },
+      countFailure: () => {
+        failures.count(1);
+      },
+      masterFailures: (list) => {
+        failures.retryMasterPaths(list);
+      },
+      slaveRoot: this.d.slaveRoot,
+      faulty: (reason) => this.d.life.fire({ type: 'fault', reason }),
+      masterProblem: () => this.d.guard.problem(),
+      progress: new ProgressReporter(p.logger, 30_000, p.progressTty),
+      reconnect: () => this.d.link?.reconnect() ?? Promise.resolve(true),
+    });
+    // The crawl went through: whatever made it Faulty on the way is behind it.
+    if (ok) await this.d.life.fire({ type: 'healthy' });
+    return ok;
+  }
+}

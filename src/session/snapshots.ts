@@ -1,0 +1,188 @@
+/**
+ * Reconciliation and snapshots, the session's owner of what survives a restart (invariant 1).
+ * The reconciliation scans the tree against the last snapshot and sends what changed and
+ * was never sent (a watcher event dropped, a directory past the inotify limit); the
+ * Snapshotter (history.ts) decides when a snapshot is safe. A clean stop saves a last one.
+ */
+import { access, lstat, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Options } from '../config/options.js';
+import type { Matcher } from '../filter/matcher.js';
+import type { Logger } from '../log/logger.js';
+import type { Entry } from '../sync/change-set.js';
+import type { ChangeEvent } from '../watch/change-source.js';
+import { scannedChangesSince, writeTreeSnapshot } from '../watch/snapshot.js';
+import type { FailedPaths } from './failed-paths.js';
+import { SETTLE_MS, Snapshotter } from './history.js';
+import type { SessionQueue } from './queue.js';
+import type { Marker, SavedState } from './saved-state.js';
+import { SentSince } from './sent-since.js';
+import { sleep } from './wait.js';
+
+export interface SnapshotsDeps {
+  readonly saved: SavedState;
+  readonly master: string;
+  readonly matcher: Matcher;
+  readonly options: Options;
+  readonly logger: Logger;
+  readonly queue: SessionQueue;
+  readonly failed: FailedPaths;
+  /** Queues a change as the watcher would have reported it. */
+  readonly queueEvent: (e: ChangeEvent, origin: number) => void;
+  /** Queue empty, nothing running, no recheck pending, not Faulty. */
+  readonly idle: () => boolean;
+  readonly lastEventAt: () => number;
+  readonly marker: (at: Date) => Marker;
+}
+
+const exists = (file: string): Promise<boolean> =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
+
+const readTrimmed = (file: string): Promise<string> =>
+  readFile(file, 'utf8').then(
+    (t) => t.trim(),
+    () => 'unknown',
+  );
+
+export class Snapshots {
+  /** What was sent since the last snapshot: the watcher's misses are the changes not in it. */
+  readonly sentSince = new SentSince();
+  private snapshotter: Snapshotter | undefined;
+  /** Set once the inotify limit is reached: how often the tree is rescanned. */
+  private rescanEveryMs: number | undefined;
+
+  constructor(private readonly d: SnapshotsDeps) {}
+
+  /** Before a Full Crawl: the tree as it starts, what the first reconciliation compares with. */
+  async writeBaseline(): Promise<void> {
+    try {
+      await writeTreeSnapshot(this.d.master, this.d.saved.baselineFile, this.d.matcher.ignoredDirNames);
+    } catch (e) {
+      this.d.logger.warn('could not save the baseline snapshot; changes the watcher misses before the first snapshot go unnoticed until a restart', {
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+  }
+
+  /** Once live: snapshots when due and safe. */
+  start(): void {
+    this.snapshotter = new Snapshotter({
+      saved: this.d.saved,
+      logger: this.d.logger,
+      idle: this.d.idle,
+      lastEventAt: this.d.lastEventAt,
+      write: (file) => writeTreeSnapshot(this.d.master, file, this.d.matcher.ignoredDirNames),
+      marker: this.d.marker,
+      intervalMs: this.d.options.snapshotInterval * 1000,
+      reconcile: () => this.reconcile(),
+      onSaved: () => {
+        this.sentSince.clear();
+      },
+    });
+    if (this.rescanEveryMs !== undefined) this.snapshotter.rescanEvery(this.rescanEveryMs);
+  }
+
+  /** Every second while live. */
+  tick(): void {
+    void this.snapshotter?.tick().catch((e: unknown) => {
+      this.d.logger.warn('could not save a snapshot', { error: e instanceof Error ? e.message : String(e) });
+    });
+  }
+
+  /** What `run` sent went out at `startedAt`; `subtrees`: its paths were sent whole. */
+  sent(paths: readonly string[], startedAt: number, subtrees = false): void {
+    this.snapshotter?.sent();
+    this.sentSince.add(paths, startedAt, subtrees);
+  }
+
+  /** The last confirmed snapshot, else the tree as the Full Crawl found it. */
+  private async base(): Promise<string | undefined> {
+    if (await exists(this.d.saved.snapshotFile)) return this.d.saved.snapshotFile;
+    return (await exists(this.d.saved.baselineFile)) ? this.d.saved.baselineFile : undefined;
+  }
+
+  /**
+   * A fresh scan (in a process of its own) against the last snapshot finds every change
+   * since; those never sent are changes whose events the watcher dropped. They are queued.
+   */
+  async reconcile(): Promise<number> {
+    const against = await this.base();
+    if (against === undefined) return 0;
+    const events = await scannedChangesSince(this.d.master, against, this.d.matcher.ignoredDirNames);
+    const missed: ChangeEvent[] = [];
+    for (const e of events) {
+      // Excluded paths are never sent (their directory's own change is an event of its own).
+      // Failed paths are known and listed: they wait for a change of their own.
+      if (this.d.queue.has(e.path) || this.d.failed.has(e.path) || this.d.matcher.verdictUntyped(e.path) === 'exclude') continue;
+      const changedAt = await lstat(path.join(this.d.master, e.path)).then(
+        (st) => st.ctimeMs,
+        () => undefined,
+      );
+      if (!this.sentSince.covers(e.path, changedAt)) missed.push(e);
+    }
+    if (missed.length === 0) return 0;
+    this.d.logger.warn('watcher missed changes; sending them', { paths: missed.length, first: missed[0]?.path });
+    for (const e of missed) this.d.queueEvent(e, 0);
+    this.d.queue.kick();
+    return missed.length;
+  }
+
+  /**
+   * The kernel's inotify limit is reached: what goes unwatched is found by the reconciliation,
+   * run as a rescan every --poll-interval busy or not (history.ts). Returns false when it was
+   * known already; the caller resyncs the whole tree once for what was missed before.
+   */
+  async coverByRescans(reason: string): Promise<boolean> {
+    if (this.rescanEveryMs !== undefined) return false;
+    const o = this.d.options;
+    this.rescanEveryMs = o.pollInterval * 1000;
+    this.snapshotter?.rescanEvery(this.rescanEveryMs);
+    const limit = await readTrimmed('/proc/sys/fs/inotify/max_user_watches');
+    // In a container's user namespace, a lower limit of its own may be the one reached.
+    const nsLimit = await readTrimmed('/proc/sys/user/max_inotify_watches');
+    this.d.logger.warn('inotify watch limit reached: changes in unwatched directories are found by rescanning the tree instead', {
+      'fs.inotify.max_user_watches': limit,
+      ...(nsLimit !== limit && nsLimit !== 'unknown' ? { 'user.max_inotify_watches': nsLimit } : {}),
+      rescan_every_s: o.pollInterval,
+      fix: 'raise it (sysctl -w fs.inotify.max_user_watches=1048576, and a file in /etc/sysctl.d/ to keep it), then restart the session',
+      reason,
+    });
+    return true;
+  }
+
+  /**
+   * A clean stop while live, still watching: a candidate written at T; events of changes
+   * made before T arrive within the settle time and join the queue. Undefined when no
+   * snapshot can be saved.
+   */
+  async beginFinal(kill: AbortSignal): Promise<Date | undefined> {
+    if (!this.snapshotter) return undefined;
+    try {
+      const at = await this.snapshotter.beginFinal();
+      await sleep(SETTLE_MS, kill);
+      return at;
+    } catch (e) {
+      this.d.logger.warn('could not save a snapshot', { error: e instanceof Error ? e.message : String(e) });
+      return undefined;
+    }
+  }
+
+  /** After the drain: the final snapshot counts once a scan finds nothing it would take for sent. */
+  async endFinal(at: Date, pending: () => readonly Entry[]): Promise<void> {
+    try {
+      if ((await this.base()) === undefined) {
+        await this.d.saved.discardCandidate();
+        this.d.logger.info('no earlier snapshot to check the final one against; the next start runs a Full Crawl');
+        return;
+      }
+      await this.reconcile();
+      await this.d.saved.savePending(pending());
+      await this.snapshotter?.confirmFinal(at);
+    } catch (e) {
+      this.d.logger.warn('could not save the session state', { error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+}
