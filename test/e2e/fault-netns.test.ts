@@ -193,7 +193,8 @@ describe('a real network cut to an SSH slave (network namespace)', () => {
 
   /** gsyncd mirroring `layout` to the namespace's sshd, live (Changelog Crawl) and mirrored. */
   async function startMirror(testScope: Scope, layout: Layout): Promise<GsyncdProcess> {
-    const g = await startGsyncd(['-e', rsh, ...remoteGsyncdArgs(), '--batch-delay', '0.2', layout.master, sshd.slaveSpec(layout.slave)]);
+    // Retries at least every 2 s: the link coming back is noticed within seconds.
+    const g = await startGsyncd(['-e', rsh, ...remoteGsyncdArgs(), '--batch-delay', '0.2', '--retry-max-delay', '2', layout.master, sshd.slaveSpec(layout.slave)]);
     testScope.defer(() => g.dispose());
     await g.waitForLog('Changelog Crawl started', 60_000);
     await assertMirrored(layout.master, layout.slave);

@@ -1,22 +1,17 @@
 // Filter rules, differential against real rsync: for every rule set of the corpus,
 //  1. gsyncd's matcher lets through exactly what `rsync -a RULES` copies into an empty slave;
 //  2. `gsyncd --once RULES` leaves a slave that already held extra files exactly as
-//     `rsync -a --delete RULES` leaves a copy of it (deletes, protects, --delete-excluded);
-//  3. live: gsyncd started on a master holding only its merge files, then the whole tree
-//     created and part of it deleted and renamed, converges on what rsync gives.
+//     `rsync -a --delete RULES` leaves a copy of it (deletes, protects, --delete-excluded).
+// The live half is filter-diff-live.test.ts.
 import assert from 'node:assert/strict';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { CORPUS, listTree, makeFixedTree, treeDifferences, type FilterCase } from '../helpers/filter-cases.js';
-import { converge, matcherFor, predictedTree, prepareCase, rsyncInto } from '../helpers/filter-oracle.js';
+import { CORPUS, listTree, treeDifferences } from '../helpers/filter-cases.js';
+import { matcherFor, predictedTree, prepareCase, rsyncInto } from '../helpers/filter-oracle.js';
 import { exec } from '../helpers/exec.js';
-import { gsyncdBin, startGsyncd } from '../helpers/gsyncd.js';
+import { gsyncdBin } from '../helpers/gsyncd.js';
 import { makeLayout, scopeFor } from '../helpers/scope.js';
-import { pollUntil } from '../helpers/wait.js';
 import { makeTree, SLAVE_EXTRAS } from '../helpers/filter-cases.js';
-
-const LIVE_CONCURRENCY = 2;
 
 describe('filter rules: the matcher and gsyncd --once agree with rsync', () => {
   it(`has at least 60 rule sets (${CORPUS.length})`, () => {
@@ -42,75 +37,4 @@ describe('filter rules: the matcher and gsyncd --once agree with rsync', () => {
       assert.equal(await treeDifferences(oracle, layout.slave), '', 'gsyncd --once leaves what rsync leaves');
     });
   }
-});
-
-/** Runs `work` over `items`, `n` at a time. */
-async function inParallel<T>(items: readonly T[], n: number, work: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-    }),
-  );
-}
-
-describe('filter rules: live, gsyncd converges on what rsync gives', () => {
-  it(`every rule set of the corpus, ${LIVE_CONCURRENCY} sessions at a time`, { timeout: 600_000 }, async (t) => {
-    const failures: string[] = [];
-    await inParallel(CORPUS, LIVE_CONCURRENCY, async (k: FilterCase) => {
-      const layout = await makeLayout(scopeFor(t), 'filter-live');
-      // The master holds its merge files and one file (an empty master would be refused);
-      // the tree comes while gsyncd watches.
-      const p = prepareCase(layout.outside, k, (root) => {
-        makeTree(root, ['seed.txt'], {});
-      });
-      makeTree(layout.slave, SLAVE_EXTRAS, {});
-      const g = await startGsyncd([...p.args, '--batch-delay', '0.2', '--snapshot-interval', '1', '--log-level', 'DEBUG', p.master, layout.slave], { env: p.env, stateDir: path.join(p.dir, 'state') });
-      try {
-        await g.waitForLog('Changelog Crawl started', 30_000);
-        // No batch running for a second (a run that brought a merge file is followed by one more).
-        let quietSince = Date.now();
-        let seen = -1;
-        await pollUntil(
-          () => {
-            const started = g.countLog('batch starting');
-            const ended = g.countLog('batch done') + g.countLog('batch failed');
-            if (started !== ended || started !== seen) {
-              seen = started;
-              quietSince = Date.now();
-            }
-            return started === ended && Date.now() - quietSince >= 1000 ? true : undefined;
-          },
-          () => `${k.name}: gsyncd quiet after its Full Crawl`,
-          { timeoutMs: 30_000 },
-        );
-        // The oracle goes through the same states as the slave: what rsync protects or deletes
-        // depends on what the slave held before (protect and perishable rules, merge files
-        // the receiver reads). It starts from the slave after the Full Crawl, which is rsync's
-        // own run (checked by the --once test above).
-        const oracle = path.join(p.dir, 'oracle');
-        mkdirSync(oracle);
-        assert.equal((await exec('cp', ['-a', `${layout.slave}/.`, `${oracle}/`])).code, 0);
-        const step = async (): Promise<void> => {
-          const r = await exec('rsync', ['-a', '--delete', ...p.args, `${p.master}/`, `${oracle}/`], { env: p.env });
-          assert.equal(r.code, 0, r.stderr);
-        };
-        makeFixedTree(p.master);
-        await step();
-        await converge(() => treeDifferences(oracle, layout.slave), `${k.name}: the created tree`, 30_000);
-        // Deletes, a renamed directory, a removed directory.
-        for (const gone of ['b.txt', 'a/b/c/d.txt', 'cache/blob', 'src/util.o', 'x/y/zzz.txt']) rmSync(path.join(p.master, gone), { force: true });
-        renameSync(path.join(p.master, 'foo'), path.join(p.master, 'foo-renamed'));
-        rmSync(path.join(p.master, 'nums'), { recursive: true });
-        await step();
-        await converge(() => treeDifferences(oracle, layout.slave), `${k.name}: after deletes and a rename`, 30_000);
-      } catch (e) {
-        const log = g.stderrLines.filter((l) => /WARN|ERROR|batch|Crawl|lost|events|rsync run/.test(l)).slice(-30).join('\n');
-        failures.push(`${k.name} (${k.args.join(' ')}): ${e instanceof Error ? e.message : String(e)}\n-- gsyncd's log:\n${log}`);
-      } finally {
-        await g.stop('SIGTERM').catch(() => undefined);
-      }
-    });
-    assert.deepEqual(failures, [], failures.join('\n\n'));
-  });
 });

@@ -100,6 +100,10 @@ function sshdConfig(dir: string, port: number, options: LaunchOptions): string {
     'PermitRootLogin yes',
     'MaxStartups 100:30:200',
     'MaxSessions 100',
+    // Sessions get a home of the test's own: the account's login files (a .bashrc that
+    // starts pyenv or conda costs each session half a second of CPU) do not make the
+    // suite slower or different from one machine to the next.
+    `SetEnv HOME=${path.join(dir, 'home')}`,
     ...options.extraConfig,
     '',
   ].join('\n');
@@ -190,6 +194,7 @@ async function waitForLogin(host: string, port: number, client: readonly string[
 export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   await mkdir('/run/sshd', { recursive: true });
   const dir = await mkdtemp(path.join(tmpdir(), 'gsyncd-e2e-sshd-'));
+  await mkdir(path.join(dir, 'home'));
   const userKey = path.join(dir, 'userkey');
   const authorizedKeys = path.join(dir, 'authorized_keys');
   const pidFile = path.join(dir, 'sshd.pid');
