@@ -3,37 +3,36 @@
  * exit status (CLI.md), and nothing else.
  */
 import { ExitCode, GsyncdError } from '../errors.js';
-import { runMirror } from './mirror.js';
-import { runSlave } from './slave.js';
-import { runVerify } from './verify.js';
-import { runCheckpoint, runStatus } from './status.js';
-import { runPause, runResume, runStop } from './control.js';
-import { runConfig } from './config-cmd.js';
-import { runMonitor } from './monitor.js';
-import { runHealth } from './health.js';
-import { remoteTree } from '../transport/remote-tree.js';
 import { normaliseArgv } from './flags.js';
 
 type Command = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<ExitCode>;
 
-const COMMANDS: ReadonlyMap<string, Command> = new Map(Object.entries({
-  slave: runSlave,
-  verify: (argv, env) => runVerify(argv, env, remoteTree),
-  status: runStatus,
-  checkpoint: runCheckpoint,
-  stop: runStop,
-  pause: runPause,
-  resume: runResume,
-  config: runConfig,
-  monitor: runMonitor,
-  health: runHealth,
-} satisfies Record<string, Command>));
+/**
+ * Each command's module is loaded when it runs: `gsyncd status` or `gsyncd slave` (started
+ * over SSH for every session) need neither the watcher, winston nor prom-client, and loading
+ * them all cost each run about 0.3 s of CPU.
+ */
+const COMMANDS: ReadonlyMap<string, () => Promise<Command>> = new Map(Object.entries({
+  slave: async () => (await import('./slave.js')).runSlave,
+  verify: async () => {
+    const [{ runVerify }, { remoteTree }] = await Promise.all([import('./verify.js'), import('../transport/remote-tree.js')]);
+    return (argv, env) => runVerify(argv, env, remoteTree);
+  },
+  status: async () => (await import('./status.js')).runStatus,
+  checkpoint: async () => (await import('./status.js')).runCheckpoint,
+  stop: async () => (await import('./control.js')).runStop,
+  pause: async () => (await import('./control.js')).runPause,
+  resume: async () => (await import('./control.js')).runResume,
+  config: async () => (await import('./config-cmd.js')).runConfig,
+  monitor: async () => (await import('./monitor.js')).runMonitor,
+  health: async () => (await import('./health.js')).runHealth,
+} satisfies Record<string, () => Promise<Command>>));
 
 async function main(argv: readonly string[]): Promise<ExitCode> {
   const args = normaliseArgv(argv);
-  const command = args[0] === undefined ? undefined : COMMANDS.get(args[0]);
-  if (command) return command(args.slice(1), process.env);
-  return runMirror(args, process.env);
+  const load = args[0] === undefined ? undefined : COMMANDS.get(args[0]);
+  if (load) return (await load())(args.slice(1), process.env);
+  return (await import('./mirror.js')).runMirror(args, process.env);
 }
 
 main(process.argv.slice(2)).then(

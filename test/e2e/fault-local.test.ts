@@ -9,39 +9,14 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { assertMirrored, waitForMirror } from '../helpers/compare.js';
 import { exec, execOk } from '../helpers/exec.js';
-import { gsyncdBin, startGsyncd, stopAndAssertClean, type GsyncdProcess, type StartOptions } from '../helpers/gsyncd.js';
+import { startGsyncd, stopAndAssertClean, type GsyncdProcess, type StartOptions } from '../helpers/gsyncd.js';
 import { makeLayout, type Scope, scopeFor } from '../helpers/scope.js';
 import { makeSmallTree, snapshot, writeFiles } from '../helpers/tree.js';
-import { pollUntil } from '../helpers/wait.js';
+import { waitForStatus } from '../helpers/status.js';
 
 const isRoot = process.getuid?.() === 0;
 const NEEDS_ROOT = isRoot ? false : 'needs root (mounts)';
 const CONVERGE_MS = 90_000;
-
-interface StatusJson {
-  status: string;
-  reason?: string;
-  failures: number;
-}
-
-async function statusOf(g: GsyncdProcess): Promise<StatusJson | undefined> {
-  const r = await exec(process.execPath, [gsyncdBin, 'status', '--json', '--state-dir', g.stateDir]);
-  if (r.code !== 0) return undefined;
-  return (JSON.parse(r.stdout) as StatusJson[])[0];
-}
-
-/** Waits until the session's status matches, and returns it. */
-async function waitForStatus(g: GsyncdProcess, what: string, ok: (s: StatusJson) => boolean): Promise<StatusJson> {
-  let last: StatusJson | undefined;
-  return pollUntil(
-    async () => {
-      last = await statusOf(g);
-      return last !== undefined && ok(last) ? last : undefined;
-    },
-    () => `status ${what}; last: ${JSON.stringify(last)}\n${g.tail()}`,
-    { timeoutMs: CONVERGE_MS, intervalMs: 250 },
-  );
-}
 
 async function live(scope: Scope, args: readonly string[], options: StartOptions = {}): Promise<GsyncdProcess> {
   const g = await startGsyncd(['--batch-delay', '0.2', '--retry-max-delay', '2', ...args], options);
@@ -74,13 +49,13 @@ describe('faults on the slave side', () => {
     // 3 MB does not fit in 2 MB: the write fails on the slave.
     writeFileSync(path.join(layout.master, 'big.bin'), Buffer.alloc(3 * 1024 * 1024, 7));
     writeFiles(path.join(layout.master, 'more'), 'small', 20);
-    const faulty = await waitForStatus(g, 'Faulty: no space', (s) => s.status === 'Faulty');
+    const faulty = await waitForStatus(g.stateDir, 'Faulty: no space', (s) => s.status === 'Faulty', { timeoutMs: CONVERGE_MS, g });
     assert.match(faulty.reason ?? '', /slave refused writes: .*No space left on device/, JSON.stringify(faulty));
     stillRunning(g);
 
     await execOk('mount', ['-o', 'remount,size=16m', layout.slave]);
     await waitForMirror(layout.master, layout.slave, CONVERGE_MS);
-    await waitForStatus(g, 'Active again', (s) => s.status === 'Active');
+    await waitForStatus(g.stateDir, 'Active again', (s) => s.status === 'Active', { timeoutMs: CONVERGE_MS, g });
     stillRunning(g);
     await stopAndAssertClean(g);
     await assertMirrored(layout.master, layout.slave);
@@ -97,13 +72,13 @@ describe('faults on the slave side', () => {
     await execOk('mount', ['-o', 'remount,ro', layout.slave]);
     writeFiles(path.join(layout.master, 'while-ro'), 'f', 10);
     writeFileSync(path.join(layout.master, 'top.txt'), 'changed while read-only\n');
-    const faulty = await waitForStatus(g, 'Faulty: read-only', (s) => s.status === 'Faulty');
+    const faulty = await waitForStatus(g.stateDir, 'Faulty: read-only', (s) => s.status === 'Faulty', { timeoutMs: CONVERGE_MS, g });
     assert.match(faulty.reason ?? '', /slave refused writes: .*Read-only file system/, JSON.stringify(faulty));
     stillRunning(g);
 
     await execOk('mount', ['-o', 'remount,rw', layout.slave]);
     await waitForMirror(layout.master, layout.slave, CONVERGE_MS);
-    await waitForStatus(g, 'Active again', (s) => s.status === 'Active');
+    await waitForStatus(g.stateDir, 'Active again', (s) => s.status === 'Active', { timeoutMs: CONVERGE_MS, g });
     await stopAndAssertClean(g);
     await assertMirrored(layout.master, layout.slave);
   });
@@ -124,7 +99,7 @@ describe('the master root', () => {
     const before = snapshot(layout.slave);
 
     await execOk('umount', [layout.master]);
-    const faulty = await waitForStatus(g, 'Faulty: master root lost', (s) => s.status === 'Faulty');
+    const faulty = await waitForStatus(g.stateDir, 'Faulty: master root lost', (s) => s.status === 'Faulty', { timeoutMs: CONVERGE_MS, g });
     assert.match(faulty.reason ?? '', /master root .*(is gone|unmounted)/, JSON.stringify(faulty));
     // Changes on the real tree while it is not mounted at the master path, and one in the
     // empty directory that stands in for it: none of it may reach the slave now.
@@ -140,7 +115,7 @@ describe('the master root', () => {
     await execOk('mount', ['--bind', real, layout.master]);
     await g.waitForLog('master root is back', 30_000);
     await waitForMirror(layout.master, layout.slave, CONVERGE_MS);
-    await waitForStatus(g, 'Active again', (s) => s.status === 'Active');
+    await waitForStatus(g.stateDir, 'Active again', (s) => s.status === 'Active', { timeoutMs: CONVERGE_MS, g });
     // Watched again: a change after the return arrives too.
     writeFiles(path.join(layout.master, 'after'), 'x', 5);
     await waitForMirror(layout.master, layout.slave, CONVERGE_MS);

@@ -27,6 +27,8 @@ import { isAlive } from '../helpers/proc.js';
 import { makeLayout, scopeFor, type Layout, type Scope } from '../helpers/scope.js';
 import { makeSmallTree } from '../helpers/tree.js';
 import { pollUntil } from '../helpers/wait.js';
+import { statusOf, waitForStatus as waitForStatusOf, type StatusRow } from '../helpers/status.js';
+import type { FailedPath } from '../../src/status/status.js';
 import { NOBODY, UNPRIVILEGED, asRoot, removeUnprivilegedCopy, unprivilegedBin } from '../helpers/unprivileged.js';
 
 const LIVE_TIMEOUT_MS = 60_000;
@@ -38,20 +40,6 @@ const READABLE = ['inbox/a.txt', 'inbox/b.txt', 'inbox/c.txt', 'inbox/d.txt'];
 
 after(removeUnprivilegedCopy);
 
-interface FailedPathRow {
-  path: string;
-  reason: string;
-  attempts: number;
-  since: string;
-}
-
-interface StatusRow {
-  session: string;
-  status: string;
-  crawl_status: string;
-  failures: number;
-  failed_paths: FailedPathRow[];
-}
 
 interface Tree extends Layout {
   state: string;
@@ -105,26 +93,12 @@ async function gsyncdStatus(stateDir: string, ...args: string[]): Promise<string
   return r.stdout;
 }
 
-async function statusOf(stateDir: string): Promise<StatusRow> {
-  const rows = JSON.parse(await gsyncdStatus(stateDir, '--json')) as StatusRow[];
-  const row = rows[0];
-  assert.ok(row !== undefined && rows.length === 1, `status --json: expected one session, got ${JSON.stringify(rows)}`);
-  return row;
-}
+const waitForStatus = (stateDir: string, what: string, ok: (s: StatusRow) => boolean, timeoutMs = LIVE_TIMEOUT_MS): Promise<StatusRow> =>
+  waitForStatusOf(stateDir, what, ok, { timeoutMs });
 
-async function waitForStatus(stateDir: string, what: string, ok: (s: StatusRow) => boolean, timeoutMs = LIVE_TIMEOUT_MS): Promise<StatusRow> {
-  let last: StatusRow | undefined;
-  return pollUntil(
-    async () => {
-      last = await statusOf(stateDir);
-      return ok(last) ? last : undefined;
-    },
-    () => `status: ${what}; last status: ${JSON.stringify(last)}`,
-    { timeoutMs, intervalMs: 250 },
-  );
-}
-
-const lists = (s: StatusRow, p: string): boolean => s.failed_paths.some((f) => f.path === p);
+/** status.json always lists failed_paths; the record's type has it optional. */
+const failedOf = (s: StatusRow): readonly FailedPath[] => s.failed_paths ?? [];
+const lists = (s: StatusRow, p: string): boolean => failedOf(s).some((f) => f.path === p);
 
 async function waitForFile(file: string, content: string): Promise<void> {
   await pollUntil(
@@ -137,8 +111,8 @@ async function waitForFile(file: string, content: string): Promise<void> {
 /** The given-up path as status shows it: listed with rsync's reason, counted, the session still Active. */
 async function assertGivenUp(tree: Tree, g: GsyncdProcess, rel: string): Promise<void> {
   const s = await waitForStatus(tree.state, `${rel} in failed_paths`, (row) => lists(row, rel));
-  const failed = s.failed_paths.find((f) => f.path === rel);
-  assert.match(failed?.reason ?? '', /Permission denied/, `failed_paths: ${JSON.stringify(s.failed_paths)}`);
+  const failed = failedOf(s).find((f) => f.path === rel);
+  assert.match(failed?.reason ?? '', /Permission denied/, `failed_paths: ${JSON.stringify(failedOf(s))}`);
   assert.ok((failed?.attempts ?? 0) >= 2, `given up after fewer than --retry-attempts 2: ${JSON.stringify(failed)}`);
   assert.ok(s.failures >= 1, `failures is ${s.failures}`);
   assert.deepEqual([s.status, s.crawl_status], ['Active', 'Changelog Crawl'], `an unreadable master file made the session ${s.status}`);
@@ -164,7 +138,7 @@ describe('a master file gsyncd cannot read', () => {
 
     chmodSync(path.join(tree.master, SECRET), 0o644);
     await waitForFile(path.join(tree.slave, SECRET), 'top secret\n');
-    const after = await waitForStatus(tree.state, 'failed_paths empty once the file was sent', (s) => s.failed_paths.length === 0);
+    const after = await waitForStatus(tree.state, 'failed_paths empty once the file was sent', (s) => failedOf(s).length === 0);
     assert.ok(after.failures >= 1, `the failure was uncounted: failures ${after.failures}`);
     assert.equal(after.status, 'Active');
     await waitForMirror(tree.master, tree.slave, LIVE_TIMEOUT_MS);
@@ -188,9 +162,9 @@ describe('a master file gsyncd cannot read', () => {
     renameSync(made, path.join(tree.master, 'drop'));
 
     await waitForMirror(tree.master, tree.slave, LIVE_TIMEOUT_MS, { exclude: ['secret.txt'] });
-    const listed = await waitForStatus(tree.state, 'a path under drop/ in failed_paths', (s) => s.failed_paths.some((f) => f.path.startsWith('drop')));
+    const listed = await waitForStatus(tree.state, 'a path under drop/ in failed_paths', (s) => failedOf(s).some((f) => f.path.startsWith('drop')));
     const problems: string[] = [];
-    const listedPaths = listed.failed_paths.map((f) => f.path);
+    const listedPaths = failedOf(listed).map((f) => f.path);
     if (!listedPaths.includes('drop/secret.txt')) {
       problems.push(`failed_paths names ${JSON.stringify(listedPaths)}, not the file rsync could not read (drop/secret.txt)`);
     }
@@ -198,7 +172,7 @@ describe('a master file gsyncd cannot read', () => {
     await waitForFile(path.join(tree.slave, 'drop/secret.txt'), 'top secret\n');
     await waitForMirror(tree.master, tree.slave, LIVE_TIMEOUT_MS);
     try {
-      await waitForStatus(tree.state, 'failed_paths empty once the file was sent', (s) => s.failed_paths.length === 0, 20_000);
+      await waitForStatus(tree.state, 'failed_paths empty once the file was sent', (s) => failedOf(s).length === 0, 20_000);
     } catch (e: unknown) {
       problems.push(`the file arrived, but ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -224,7 +198,7 @@ describe('a master file gsyncd cannot read', () => {
     const again = await startSession(scope, tree);
     await again.waitForLog(/History Crawl started .*failed_before=1/, LIVE_TIMEOUT_MS);
     await waitForFile(path.join(tree.slave, SECRET), 'top secret\n');
-    await waitForStatus(tree.state, 'failed_paths empty after the restart sent the file', (s) => s.failed_paths.length === 0);
+    await waitForStatus(tree.state, 'failed_paths empty after the restart sent the file', (s) => failedOf(s).length === 0);
     await waitForMirror(tree.master, tree.slave, LIVE_TIMEOUT_MS);
     await stopAndAssertClean(again);
   });
@@ -310,7 +284,7 @@ describe('files in motion', () => {
     t.diagnostic(`batches ${g.countLog('batch done')}, of which rsync exit 24 (vanished) ${g.countLog('rsync_exit=24')}`);
     const failureLines = g.stderrLines.filter((l) => /batch failed|giving up|could not send/.test(l));
     assert.deepEqual(failureLines, [], `vanished files were taken for failures (seed ${seed})`);
-    assert.deepEqual([s.failures, s.failed_paths, s.status], [0, [], 'Active'], `status after vanishing files (seed ${seed})`);
+    assert.deepEqual([s.failures, failedOf(s), s.status], [0, [], 'Active'], `status after vanishing files (seed ${seed})`);
     await stopAndAssertClean(g);
   });
 });

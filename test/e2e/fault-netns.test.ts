@@ -13,13 +13,13 @@ import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { assertMirrored, waitForMirror } from '../helpers/compare.js';
-import { exec } from '../helpers/exec.js';
-import { gsyncdBin, remoteGsyncdArgs, startGsyncd, stopAndAssertClean, type GsyncdProcess } from '../helpers/gsyncd.js';
+import { remoteGsyncdArgs, startGsyncd, stopAndAssertClean, type GsyncdProcess } from '../helpers/gsyncd.js';
 import { createNetNs, netnsUnavailable, type CutKind, type NetNs } from '../helpers/netns.js';
 import { makeLayout, Scope, scopeFor, type Layout } from '../helpers/scope.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { makeSmallTree } from '../helpers/tree.js';
 import { pollUntil } from '../helpers/wait.js';
+import { statusOf, waitForStatus } from '../helpers/status.js';
 
 interface Row {
   session: string;
@@ -27,29 +27,6 @@ interface Row {
   crawl_status: string;
   reason?: string;
   pending: number;
-}
-
-/** The one session of a state dir, as `gsyncd status --json` reports it. */
-async function statusOf(stateDir: string): Promise<Row> {
-  const r = await exec(process.execPath, [gsyncdBin, 'status', '--json', '--state-dir', stateDir], { timeoutMs: 30_000 });
-  assert.equal(r.code, 0, `gsyncd status --json: exit ${String(r.code)}\n${r.stderr}`);
-  const rows = JSON.parse(r.stdout) as Row[];
-  assert.equal(rows.length, 1, `one session expected in ${stateDir}: ${r.stdout}`);
-  return rows[0]!;
-}
-
-/** Polls the status until `accept` takes it; fails at once if gsyncd exits. */
-async function waitForStatus(g: GsyncdProcess, what: string, accept: (row: Row) => boolean, timeoutMs: number): Promise<Row> {
-  let last: Row | undefined;
-  return pollUntil(
-    async () => {
-      assert.equal(g.exit, undefined, `gsyncd exited while waiting for ${what}:\n${g.tail()}`);
-      last = await statusOf(g.stateDir);
-      return accept(last) ? last : undefined;
-    },
-    () => `status ${what}; last: ${JSON.stringify(last)}\ngsyncd:\n${g.tail()}`,
-    { timeoutMs, intervalMs: 250 },
-  );
 }
 
 const STREAMS = ['live', 'first-cut', 'second-cut'] as const;
@@ -147,7 +124,7 @@ async function cutAndRecover(
 ): Promise<void> {
   const from = g.stderrLines.length;
   await netns.cut(kind);
-  const faulty = await waitForStatus(g, `${label}: Faulty with a reason`, (r) => r.status === 'Faulty', 60_000);
+  const faulty = await waitForStatus(g.stateDir, `${label}: Faulty with a reason`, (r) => r.status === 'Faulty', { timeoutMs: 60_000, g });
   assert.match(faulty.reason ?? '', FAULTY_REASON, `${label}: the Faulty reason`);
   t.diagnostic(`${label}: Faulty: ${faulty.reason ?? ''}`);
   await during(faulty);
@@ -159,7 +136,7 @@ async function cutAndRecover(
   await changes.made(10);
   await changes.stop();
   await waitForMirror(master, slave, 90_000);
-  const active = await waitForStatus(g, `${label}: Active again`, (r) => r.status === 'Active', 60_000);
+  const active = await waitForStatus(g.stateDir, `${label}: Active again`, (r) => r.status === 'Active', { timeoutMs: 60_000, g });
   assert.equal(active.reason, undefined, `${label}: an Active status keeps a reason`);
   assert.equal(g.exit, undefined, `${label}: gsyncd exited:\n${g.tail()}`);
 }
@@ -229,7 +206,7 @@ describe('a real network cut to an SSH slave (network namespace)', () => {
     changes = new ChangeStream(layout.master, 'second-cut', 100);
     await changes.made(5);
     await cutAndRecover(t, 'second cut', 'silent', g, netns, changes, layout.master, layout.slave, async () => {
-      await waitForStatus(g, 'second cut: slave unreachable', (r) => r.status === 'Faulty' && (r.reason ?? '').startsWith('slave unreachable: '), 60_000);
+      await waitForStatus(g.stateDir, 'second cut: slave unreachable', (r) => r.status === 'Faulty' && (r.reason ?? '').startsWith('slave unreachable: '), { timeoutMs: 60_000, g });
       await changes.made(40);
     });
 
@@ -249,7 +226,7 @@ describe('a real network cut to an SSH slave (network namespace)', () => {
     // ample time to notice by the end of this wait.
     const lost = await g.waitForLog('slave channel lost', 60_000, from);
     try {
-      const faulty = await waitForStatus(g, 'Faulty while idle', (r) => r.status === 'Faulty', 30_000);
+      const faulty = await waitForStatus(g.stateDir, 'Faulty while idle', (r) => r.status === 'Faulty', { timeoutMs: 30_000, g });
       assert.match(faulty.reason ?? '', FAULTY_REASON);
     } catch (error: unknown) {
       throw new Error(`${lost.line}\nbut the idle session did not turn Faulty:\n${error instanceof Error ? error.message : String(error)}`);
@@ -257,7 +234,7 @@ describe('a real network cut to an SSH slave (network namespace)', () => {
     await netns.restore();
     writeFileSync(path.join(layout.master, 'after-the-cut.txt'), 'after the cut\n');
     await waitForMirror(layout.master, layout.slave, 90_000);
-    await waitForStatus(g, 'Active again', (r) => r.status === 'Active', 60_000);
+    await waitForStatus(g.stateDir, 'Active again', (r) => r.status === 'Active', { timeoutMs: 60_000, g });
     await stopAndAssertClean(g);
   });
 });

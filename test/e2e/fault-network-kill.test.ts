@@ -18,7 +18,7 @@ import {
   startSession,
   waitForDescendant,
   waitForSlaveStep,
-  waitForStatus,
+  waitForStatusOf,
 } from '../helpers/fault-session.js';
 import { stopAndAssertClean } from '../helpers/gsyncd.js';
 import { isAlive } from '../helpers/proc.js';
@@ -118,7 +118,7 @@ describe('network faults: rsync and the ControlMaster killed', () => {
 
       await changes.stop();
       await waitForMirror(layout.master, layout.slave, 60_000);
-      await waitForStatus(g, 'Active', 30_000);
+      await waitForStatusOf(g, 'Active', 30_000);
       assertRunning(g, 'after the ControlMaster came back');
       await stopAndAssertClean(g);
     },

@@ -11,13 +11,13 @@ import {
   faultRsh,
   startChanges,
   startSession,
-  statusOf,
   waitForSlaveStep,
 } from '../helpers/fault-session.js';
 import { stopAndAssertClean } from '../helpers/gsyncd.js';
 import { scopeFor } from '../helpers/scope.js';
 import { startSshd } from '../helpers/sshd.js';
 import { pollUntil } from '../helpers/wait.js';
+import { statusOf } from '../helpers/status.js';
 
 describe('network faults: a bad network between gsyncd and an SSH slave', () => {
   it(
@@ -58,7 +58,7 @@ describe('network faults: a bad network between gsyncd and an SSH slave', () => 
         () => `gsyncd to try the refusing proxy twice (refused ${proxy.refused}); gsyncd:\n${g.tail()}`,
         { timeoutMs: 30_000, intervalMs: 100 },
       );
-      const refused = await statusOf(g);
+      const refused = await statusOf(g.stateDir);
       assert.equal(refused.status, 'Faulty', `status while every connection is refused: ${JSON.stringify(refused)}`);
       assert.match(refused.reason ?? '', /^slave unreachable: \S/, `the reason while refused: ${JSON.stringify(refused)}`);
       proxy.refuse(false);

@@ -9,14 +9,14 @@ import {
   faultRsh,
   startChanges,
   startSession,
-  statusOf,
   waitForSlaveStep,
-  waitForStatus,
+  waitForStatusOf,
 } from '../helpers/fault-session.js';
 import { stopAndAssertClean } from '../helpers/gsyncd.js';
 import { scopeFor } from '../helpers/scope.js';
 import { startSshd } from '../helpers/sshd.js';
 import { pollUntil } from '../helpers/wait.js';
+import { statusOf } from '../helpers/status.js';
 
 describe('network faults: the sshd dies', () => {
   it(
@@ -35,7 +35,7 @@ describe('network faults: the sshd dies', () => {
       const logMark = g.stderrLines.length;
       await sshd.halt();
       const downAt = changes.count;
-      const faulty = await waitForStatus(g, 'Faulty', 60_000);
+      const faulty = await waitForStatusOf(g, 'Faulty', 60_000);
       assert.match(
         faulty.reason ?? '',
         /^(slave unreachable|connection to the slave lost): \S/,
@@ -50,7 +50,7 @@ describe('network faults: the sshd dies', () => {
         { timeoutMs: 30_000 },
       );
       assertRunning(g, 'while the sshd was down');
-      assert.equal((await statusOf(g)).status, 'Faulty', 'the session left Faulty while the sshd was still down');
+      assert.equal((await statusOf(g.stateDir)).status, 'Faulty', 'the session left Faulty while the sshd was still down');
 
       await sshd.restart();
       await g.waitForLog('ssh connection up again', 60_000, logMark);
@@ -58,7 +58,7 @@ describe('network faults: the sshd dies', () => {
       await waitForSlaveStep(session, upAt + 10, 60_000);
       await changes.stop();
       await waitForMirror(session.layout.master, session.layout.slave, 60_000);
-      await waitForStatus(g, 'Active', 30_000);
+      await waitForStatusOf(g, 'Active', 30_000);
       assertRunning(g, 'after the sshd came back');
       await stopAndAssertClean(g);
     },

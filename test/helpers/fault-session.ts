@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readlinkSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ChangeStream, COUNTER_FILE } from './change-stream.js';
-import { exec, execOk } from './exec.js';
+import { exec } from './exec.js';
 import {
-  gsyncdBin,
   remoteGsyncdArgs,
   startGsyncd,
   type GsyncdProcess,
@@ -19,6 +18,7 @@ import { sshWords } from './slave.js';
 import { type Sshd } from './sshd.js';
 import { makeSmallTree } from './tree.js';
 import { pollUntil } from './wait.js';
+import { waitForStatus, type StatusRow } from './status.js';
 
 // Seeds of the proxy's random cuts and of the big file: a failure replays with the same ones.
 export const SEED = 20_241_127;
@@ -104,33 +104,9 @@ export function assertRunning(g: GsyncdProcess, when: string): void {
   assert.equal(g.exit, undefined, `gsyncd exited ${when}:\n${g.tail()}`);
 }
 
-/** The one session's record from `gsyncd status --json`, as an operator would read it. */
-export interface StatusView {
-  status: string;
-  reason: string | undefined;
-}
-
-export async function statusOf(g: GsyncdProcess): Promise<StatusView> {
-  const { stdout } = await execOk(process.execPath, [gsyncdBin, 'status', '--json', '--state-dir', g.stateDir]);
-  const records: unknown = JSON.parse(stdout);
-  assert.ok(Array.isArray(records) && records.length === 1, `gsyncd status --json: expected one session, got:\n${stdout}`);
-  const record: unknown = records[0];
-  assert.ok(typeof record === 'object' && record !== null, `gsyncd status --json: not a record:\n${stdout}`);
-  const { status, reason } = record as Record<string, unknown>;
-  assert.equal(typeof status, 'string', `gsyncd status --json: no status:\n${stdout}`);
-  return { status: String(status), reason: typeof reason === 'string' ? reason : undefined };
-}
-
-export async function waitForStatus(g: GsyncdProcess, wanted: string, timeoutMs: number): Promise<StatusView> {
-  let last: StatusView | undefined;
-  return pollUntil(
-    async () => {
-      last = await statusOf(g);
-      return last.status === wanted ? last : undefined;
-    },
-    () => `gsyncd status to show ${wanted} (last: ${JSON.stringify(last)}); gsyncd:\n${g.tail()}`,
-    { timeoutMs, intervalMs: 250 },
-  );
+/** Waits until `gsyncd status` shows the session as `wanted`. */
+export async function waitForStatusOf(g: GsyncdProcess, wanted: string, timeoutMs: number): Promise<StatusRow> {
+  return waitForStatus(g.stateDir, wanted, (r) => r.status === wanted, { timeoutMs, g });
 }
 
 /** A living descendant of gsyncd that `match` picks; waits for one. */

@@ -94,9 +94,12 @@ export class GsyncdProcess {
     this.pid = this.child.pid;
     this.#collect(this.child.stdout, this.stdoutLines);
     this.#collect(this.child.stderr, this.stderrLines);
+    // Every 100 ms: a child that lives shorter cannot outlive gsyncd unnoticed (stop()
+    // records once more before its signal, and survivors are also found by their command
+    // line), and a scan of /proc every 25 ms cost each test process a fifth of a core.
     this.#watch = setInterval(() => {
       this.#recordDescendants();
-    }, 25);
+    }, 100);
     this.closed = new Promise((resolve) => {
       this.child.on('close', () => {
         resolve();
@@ -259,7 +262,7 @@ export class GsyncdProcess {
     if (this.#exit !== undefined) {
       return;
     }
-    for (const record of descendantsOf(this.pid)) {
+    for (const record of descendantsOf(this.pid, this.descendants)) {
       this.descendants.set(`${record.pid}:${record.startTime}`, record);
     }
   }

@@ -50,8 +50,11 @@ export function allPids(): number[] {
     .map(Number);
 }
 
-/** Every living process whose ppid chain leads to `root` (not `root` itself). */
-export function descendantsOf(root: number): ProcessRecord[] {
+/**
+ * Every living process whose ppid chain leads to `root` (not `root` itself). `known` holds
+ * records already read (by pid and start time): their command line is not read again.
+ */
+export function descendantsOf(root: number, known?: ReadonlyMap<string, ProcessRecord>): ProcessRecord[] {
   const infos = new Map<number, ProcInfo>();
   for (const pid of allPids()) {
     const info = readProc(pid);
@@ -64,7 +67,8 @@ export function descendantsOf(root: number): ProcessRecord[] {
     let ppid = info.ppid;
     for (let hops = 0; ppid > 1 && hops < 64; hops += 1) {
       if (ppid === root) {
-        found.push({ ...info, cmdline: readCmdline(info.pid) });
+        const before = known?.get(`${info.pid}:${info.startTime}`);
+        found.push({ ...info, cmdline: before?.cmdline ?? readCmdline(info.pid) });
         break;
       }
       ppid = infos.get(ppid)?.ppid ?? 0;
