@@ -18,7 +18,7 @@ import { SavedState } from '../session/saved-state.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
 import { runRsync } from '../sync/rsync-runner.js';
 import { sshKeyOptions, type SshKeyOptions } from '../transport/ssh-key.js';
-import { SessionMetrics } from '../status/metrics.js';
+import type { SessionMetrics } from '../status/metrics.js';
 import { parseListen, startHttp } from '../status/http.js';
 import type { Server } from 'node:http';
 import { SshMaster } from '../transport/ssh-master.js';
@@ -224,7 +224,8 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     checkpoint: { time: null, completed: false, completion_time: null },
     pid: process.pid,
   });
-  const metrics = o.httpListen === undefined ? undefined : new SessionMetrics(name, () => status.current);
+  // prom-client is loaded only with --http-listen.
+  const metrics = o.httpListen === undefined ? undefined : new (await import('../status/metrics.js')).SessionMetrics(name, () => status.current);
   const session = new Session({
     name,
     master,
@@ -243,7 +244,7 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     metrics,
     source: o.once
       ? undefined
-      : createChangeSource(o.watcher, { root: master.path, ignoredDirNames: matcher.ignoredDirNames, pollIntervalMs: o.pollInterval * 1000 }),
+      : await createChangeSource(o.watcher, { root: master.path, ignoredDirNames: matcher.ignoredDirNames, pollIntervalMs: o.pollInterval * 1000 }),
   });
 
   let signals = 0;

@@ -1,16 +1,17 @@
-/** Picks the backend named by --watcher. */
+/**
+ * Picks the backend named by --watcher. chokidar is loaded only when chosen: every gsyncd
+ * start would otherwise pay for a library most sessions never use.
+ */
 import type { WatcherKind } from '../config/options.js';
 import type { ChangeSource, WatchOptions } from './change-source.js';
-import { chokidarSource } from './chokidar.js';
 import { nativeSource } from './native.js';
 
-export function createChangeSource(kind: WatcherKind, o: WatchOptions): ChangeSource {
+export async function createChangeSource(kind: WatcherKind, o: WatchOptions): Promise<ChangeSource> {
   switch (kind) {
     case 'native':
       return nativeSource(o);
     case 'chokidar':
-      return chokidarSource(o, false);
     case 'poll':
-      return chokidarSource(o, true);
+      return (await import('./chokidar.js')).chokidarSource(o, kind === 'poll');
   }
 }

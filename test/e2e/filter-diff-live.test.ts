@@ -12,7 +12,7 @@ import { startGsyncd } from '../helpers/gsyncd.js';
 import { makeLayout, scopeFor } from '../helpers/scope.js';
 import { pollUntil } from '../helpers/wait.js';
 
-const LIVE_CONCURRENCY = 2;
+const LIVE_CONCURRENCY = 4;
 
 /** Runs `work` over `items`, `n` at a time. */
 async function inParallel<T>(items: readonly T[], n: number, work: (item: T) => Promise<void>): Promise<void> {

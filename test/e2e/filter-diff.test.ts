@@ -13,7 +13,9 @@ import { gsyncdBin } from '../helpers/gsyncd.js';
 import { makeLayout, scopeFor } from '../helpers/scope.js';
 import { makeTree, SLAVE_EXTRAS } from '../helpers/filter-cases.js';
 
-describe('filter rules: the matcher and gsyncd --once agree with rsync', () => {
+// Each case has directories of its own: four at a time (they wait on rsync and gsyncd more
+// than on the CPU).
+describe('filter rules: the matcher and gsyncd --once agree with rsync', { concurrency: 4 }, () => {
   it(`has at least 60 rule sets (${CORPUS.length})`, () => {
     assert.ok(CORPUS.length >= 60);
   });
