@@ -3,7 +3,7 @@
  * changed while gsyncd was not running and batches send it; otherwise the Full Crawl runs
  * one recursive rsync of the tree (full-crawl.ts). Either way the Changelog Crawl follows.
  */
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { ExitCode, GsyncdError } from '../errors.js';
 import { rootIdentity } from '../slave/facts.js';
 import { isEmptyDir, slaveHasFiles } from '../sync/empty-master.js';
@@ -41,12 +41,6 @@ export interface CrawlsDeps {
   readonly stopSignal: AbortSignal;
   readonly killSignal: AbortSignal;
 }
-
-const exists = (file: string): Promise<boolean> =>
-  access(file).then(
-    () => true,
-    () => false,
-  );
 
 export class Crawls {
   /** The slave root's identity as this run found it, for the marker. */
@@ -114,7 +108,7 @@ export class Crawls {
     const saved = p.saved;
     if (!saved) return false;
     this.slaveId = await this.currentSlaveId();
-    let decision = decideCrawl(await saved.marker(), await exists(saved.snapshotFile), p.master.path, p.status.current.slave, this.slaveId);
+    let decision = decideCrawl(await saved.marker(), await saved.has(saved.snapshotFile), p.master.path, p.status.current.slave, this.slaveId);
     if (decision.kind === 'history' && (await this.slaveEmptyButMasterNot())) {
       decision = { kind: 'full', reason: 'the slave root is empty but the master is not' };
     }
@@ -187,6 +181,7 @@ export class Crawls {
       masterProblem: () => this.d.guard.problem(),
       progress: new ProgressReporter(p.logger, 30_000, p.progressTty),
       reconnect: () => this.d.link?.reconnect() ?? Promise.resolve(true),
+      backoff: (attempt) => failures.backoff(attempt),
     });
     // The crawl went through: whatever made it Faulty on the way is behind it.
     if (ok) await this.d.life.fire({ type: 'healthy' });

@@ -9,7 +9,6 @@ import { ExitCode, GsyncdError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { fullSyncArgv, type RsyncPlan } from '../sync/rsync-argv.js';
 import type { RsyncResult, RunRsync } from '../sync/rsync-runner.js';
-import { backoffMs } from './backoff.js';
 import { parseRsyncErrors, type PathError } from '../sync/rsync-errors.js';
 import type { ProgressReporter } from './progress.js';
 import type { StatusWriter } from './status-writer.js';
@@ -43,14 +42,15 @@ export interface FullCrawlContext {
   /** Why the master root must not be crawled now (gone, unmounted), or undefined. */
   masterProblem(): Promise<string | undefined>;
   reconnect(): Promise<boolean>;
+  /** The pause before attempt `attempt + 1` (capped, jittered: Failures.backoff). */
+  backoff(attempt: number): number;
 }
 
 /** One recursive rsync of the whole tree, retried as its exit status says. Returns whether the slave now matches. */
 export async function fullCrawl(c: FullCrawlContext): Promise<boolean> {
   const { logger, options } = c;
   const stopping = (): boolean => c.stopSignal.aborted;
-  // Between attempts: capped (--retry-max-delay), jittered exponential backoff.
-  const pause = (attempt: number): Promise<void> => sleep(backoffMs(attempt, 1000, options.retryMaxDelay * 1000), c.stopSignal);
+  const pause = (attempt: number): Promise<void> => sleep(c.backoff(attempt), c.stopSignal);
   for (let attempt = 0; ; attempt++) {
     await c.whenRunning();
     if (stopping()) return false;

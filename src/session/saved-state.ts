@@ -5,7 +5,7 @@
  * - `pending.json`: changes seen but not yet sent at a clean stop.
  * A restart replays the changes since the snapshot plus the pending set (History Crawl).
  */
-import { readFile, rename, rm } from 'node:fs/promises';
+import { access, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from './atomic-write.js';
 
@@ -40,6 +40,14 @@ export class SavedState {
 
   get candidateFile(): string {
     return path.join(this.dir, 'snapshot.new');
+  }
+
+  /** Whether `file` (one of the files above) is there. */
+  async has(file: string): Promise<boolean> {
+    return access(file).then(
+      () => true,
+      () => false,
+    );
   }
 
   async marker(): Promise<Marker | undefined> {

@@ -4,7 +4,7 @@
  * was never sent (a watcher event dropped, a directory past the inotify limit); the
  * Snapshotter (history.ts) decides when a snapshot is safe. A clean stop saves a last one.
  */
-import { access, lstat, readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Options } from '../config/options.js';
 import type { Matcher } from '../filter/matcher.js';
@@ -34,12 +34,6 @@ export interface SnapshotsDeps {
   readonly lastEventAt: () => number;
   readonly marker: (at: Date) => Marker;
 }
-
-const exists = (file: string): Promise<boolean> =>
-  access(file).then(
-    () => true,
-    () => false,
-  );
 
 const readTrimmed = (file: string): Promise<string> =>
   readFile(file, 'utf8').then(
@@ -100,8 +94,8 @@ export class Snapshots {
 
   /** The last confirmed snapshot, else the tree as the Full Crawl found it. */
   private async base(): Promise<string | undefined> {
-    if (await exists(this.d.saved.snapshotFile)) return this.d.saved.snapshotFile;
-    return (await exists(this.d.saved.baselineFile)) ? this.d.saved.baselineFile : undefined;
+    if (await this.d.saved.has(this.d.saved.snapshotFile)) return this.d.saved.snapshotFile;
+    return (await this.d.saved.has(this.d.saved.baselineFile)) ? this.d.saved.baselineFile : undefined;
   }
 
   /**
