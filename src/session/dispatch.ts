@@ -114,7 +114,9 @@ export class Dispatcher {
       case 'connection':
         logger.warn('batch failed: connection lost', { ...fields, error: errorsOf(result) });
         this.d.failures.connectionLost(entries);
-        await this.d.fire({ type: 'fault', reason: `connection to the slave lost: ${errorsOf(result)}` });
+        // A batch that fails while the link is being reopened is a symptom of it: the
+        // reconnector's reason (the slave unreachable, and why) stays the one shown.
+        if (!this.d.link?.busy()) await this.d.fire({ type: 'fault', reason: `connection to the slave lost: ${errorsOf(result)}` });
         this.d.link?.again();
         return;
       case 'partial':

@@ -42,6 +42,11 @@ export class Reconnector {
     };
   }
 
+  /** A reconnect is under way: its word on the link (unreachable, or back) is the current one. */
+  busy(): boolean {
+    return this.reconnecting !== undefined;
+  }
+
   /** Whether the connection is usable now. */
   alive(): boolean {
     return this.d.ssh.alive();
