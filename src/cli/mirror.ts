@@ -18,7 +18,6 @@ import { SavedState } from '../session/saved-state.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
 import { runRsync } from '../sync/rsync-runner.js';
 import { sshKeyOptions, type SshKeyOptions } from '../transport/ssh-key.js';
-import type { SessionMetrics } from '../status/metrics.js';
 import { parseListen, startHttp } from '../status/http.js';
 import type { Server } from 'node:http';
 import { SshMaster } from '../transport/ssh-master.js';
