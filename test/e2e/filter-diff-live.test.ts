@@ -41,10 +41,17 @@ describe('filter rules: live, gsyncd converges on what rsync gives', () => {
         // No batch running for a second (a run that brought a merge file is followed by one more).
         let quietSince = Date.now();
         let seen = -1;
+        // Batches started and ended, counted over the lines that came since the last look.
+        let started = 0;
+        let ended = 0;
+        let read = 0;
         await pollUntil(
           () => {
-            const started = g.countLog('batch starting');
-            const ended = g.countLog('batch done') + g.countLog('batch failed');
+            for (; read < g.stderrLines.length; read++) {
+              const line = g.stderrLines[read] ?? '';
+              if (line.includes('batch starting')) started++;
+              else if (line.includes('batch done') || line.includes('batch failed')) ended++;
+            }
             if (started !== ended || started !== seen) {
               seen = started;
               quietSince = Date.now();

@@ -15,6 +15,8 @@ import {
   isAlive,
   killRecords,
   processesMentioning,
+  processTable,
+  type ProcInfo,
   type ProcessRecord,
 } from './proc.js';
 import { pollUntil, withTimeout } from './wait.js';
@@ -56,6 +58,37 @@ const STOP_TIMEOUT_MS = 15_000;
 // needs its connection to close first.
 const REAP_GRACE_MS = 5_000;
 
+/**
+ * One /proc scan every 100 ms for all the gsyncd processes of a test file, shared: a child
+ * that lives shorter cannot outlive gsyncd unnoticed (stop() records once more before its
+ * signal, and survivors are also found by their command line). A scan per process every
+ * 25 ms cost a test file with four sessions most of a core.
+ */
+const watchers = new Set<() => void>();
+let scanner: NodeJS.Timeout | undefined;
+let table: { at: number; infos: Map<number, ProcInfo> } | undefined;
+
+/** The process table, read at most once a tick. */
+function currentTable(): Map<number, ProcInfo> {
+  const now = Date.now();
+  if (table === undefined || now - table.at >= 20) table = { at: now, infos: processTable() };
+  return table.infos;
+}
+
+function watchProcesses(record: () => void): () => void {
+  watchers.add(record);
+  scanner ??= setInterval(() => {
+    for (const w of watchers) w();
+  }, 100);
+  return () => {
+    watchers.delete(record);
+    if (watchers.size === 0 && scanner !== undefined) {
+      clearInterval(scanner);
+      scanner = undefined;
+    }
+  };
+}
+
 export class GsyncdProcess {
   readonly child: ChildProcess;
   readonly pid: number;
@@ -71,7 +104,7 @@ export class GsyncdProcess {
   #exit: Exit | undefined;
   readonly #waiters = new Set<() => void>();
   readonly #ownsStateDir: boolean;
-  readonly #watch: NodeJS.Timeout;
+  readonly #unwatch: () => void;
 
   constructor(args: readonly string[], stateDir: string, ownsStateDir: boolean, options: StartOptions) {
     if (!existsSync(path.join(repoRoot, 'dist', 'src', 'cli', 'main.js'))) {
@@ -94,12 +127,9 @@ export class GsyncdProcess {
     this.pid = this.child.pid;
     this.#collect(this.child.stdout, this.stdoutLines);
     this.#collect(this.child.stderr, this.stderrLines);
-    // Every 100 ms: a child that lives shorter cannot outlive gsyncd unnoticed (stop()
-    // records once more before its signal, and survivors are also found by their command
-    // line), and a scan of /proc every 25 ms cost each test process a fifth of a core.
-    this.#watch = setInterval(() => {
+    this.#unwatch = watchProcesses(() => {
       this.#recordDescendants();
-    }, 100);
+    });
     this.closed = new Promise((resolve) => {
       this.child.on('close', () => {
         resolve();
@@ -107,7 +137,7 @@ export class GsyncdProcess {
     });
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
-        clearInterval(this.#watch);
+        this.#unwatch();
         this.#exit = { code, signal };
         this.#notify();
         resolve(this.#exit);
@@ -152,8 +182,11 @@ export class GsyncdProcess {
   async waitForLog(pattern: RegExp | string, timeoutMs: number, from = 0): Promise<LogMatch> {
     const what = `gsyncd log line ${String(pattern)}`;
     return new Promise((resolve, reject) => {
+      // Each check reads only the lines that came since the last one.
+      let next = from;
       const check = (): void => {
-        const index = this.findLog(pattern, from);
+        const index = this.findLog(pattern, next);
+        next = Math.max(next, this.stderrLines.length);
         if (index !== -1) {
           done();
           resolve({ line: this.stderrLines[index] ?? '', index });
@@ -184,7 +217,7 @@ export class GsyncdProcess {
     if (this.#exit !== undefined) {
       return this.#exit;
     }
-    this.#recordDescendants();
+    this.#recordDescendants(true);
     this.child.kill(signal);
     try {
       return await this.waitForExit(timeoutMs);
@@ -258,11 +291,12 @@ export class GsyncdProcess {
     return [...needles];
   }
 
-  #recordDescendants(): void {
+  /** `fresh`: a table read now (before a signal), not the one of this tick. */
+  #recordDescendants(fresh = false): void {
     if (this.#exit !== undefined) {
       return;
     }
-    for (const record of descendantsOf(this.pid, this.descendants)) {
+    for (const record of descendantsOf(this.pid, this.descendants, fresh ? processTable() : currentTable())) {
       this.descendants.set(`${record.pid}:${record.startTime}`, record);
     }
   }

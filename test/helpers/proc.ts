@@ -50,11 +50,8 @@ export function allPids(): number[] {
     .map(Number);
 }
 
-/**
- * Every living process whose ppid chain leads to `root` (not `root` itself). `known` holds
- * records already read (by pid and start time): their command line is not read again.
- */
-export function descendantsOf(root: number, known?: ReadonlyMap<string, ProcessRecord>): ProcessRecord[] {
+/** One read of every process's stat: who is whose child, right now. */
+export function processTable(): Map<number, ProcInfo> {
   const infos = new Map<number, ProcInfo>();
   for (const pid of allPids()) {
     const info = readProc(pid);
@@ -62,8 +59,21 @@ export function descendantsOf(root: number, known?: ReadonlyMap<string, ProcessR
       infos.set(pid, info);
     }
   }
+  return infos;
+}
+
+/**
+ * Every living process whose ppid chain leads to `root` (not `root` itself), from a table
+ * read once (see processTable). `known` holds records already read (by pid and start time):
+ * their command line is not read again.
+ */
+export function descendantsOf(
+  root: number,
+  known?: ReadonlyMap<string, ProcessRecord>,
+  table: ReadonlyMap<number, ProcInfo> = processTable(),
+): ProcessRecord[] {
   const found: ProcessRecord[] = [];
-  for (const info of infos.values()) {
+  for (const info of table.values()) {
     let ppid = info.ppid;
     for (let hops = 0; ppid > 1 && hops < 64; hops += 1) {
       if (ppid === root) {
@@ -71,7 +81,7 @@ export function descendantsOf(root: number, known?: ReadonlyMap<string, ProcessR
         found.push({ ...info, cmdline: before?.cmdline ?? readCmdline(info.pid) });
         break;
       }
-      ppid = infos.get(ppid)?.ppid ?? 0;
+      ppid = table.get(ppid)?.ppid ?? 0;
     }
   }
   return found;
