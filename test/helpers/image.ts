@@ -163,13 +163,20 @@ function hostNode(): { node: string; npm: string } {
 
 /**
  * A local stand-in for node:22-bookworm-slim: Debian's minimal root filesystem with this
- * machine's node and npm laid out as the official image has them (/usr/local). Registered
- * for removal with `scope`; returns its name.
+ * machine's node and npm laid out as the official image has them (/usr/local). Kept for the
+ * day like the root filesystem, under a name made of what it holds: the same base has the
+ * same id, so `buildah bud --layers` finds the Dockerfile's dependency layers (npm ci, apt)
+ * of an earlier run and reuses them. Returns its name.
  */
-export async function buildBaseImage(scope: Scope, tag: string): Promise<string> {
-  const name = `localhost/gsyncd-test-base:${tag}`;
+export async function buildBaseImage(scope: Scope): Promise<string> {
   const tarball = await rootfsTarball(scope, aptMirror());
   const { node, npm } = hostNode();
+  const extraCa = process.env['NODE_EXTRA_CA_CERTS'];
+  const key = createHash('sha256').update(`${tarball}\0${node}\0${process.version}\0${extraCa ?? ''}`).digest('hex').slice(0, 12);
+  const day = new Date().toISOString().slice(0, 10);
+  const name = `localhost/gsyncd-test-base:${key}-${day}`;
+  await removeOldBases(day);
+  if ((await exec('buildah', ['inspect', '--type', 'image', name])).code === 0) return name;
   const container = (await buildah(['from', 'scratch'])).stdout.trim();
   scope.defer(async () => {
     await exec('buildah', ['rm', container]);
@@ -188,7 +195,6 @@ export async function buildBaseImage(scope: Scope, tag: string): Promise<string>
   const config = ['--env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
   // Where TLS to the npm registry goes through an intercepting proxy, this machine's node
   // trusts the proxy's CA through NODE_EXTRA_CA_CERTS: the build stage's npm ci must too.
-  const extraCa = process.env['NODE_EXTRA_CA_CERTS'];
   if (extraCa !== undefined && path.isAbsolute(extraCa) && existsSync(extraCa) && statSync(extraCa).isFile()) {
     await mkdir(path.join(root, path.dirname(extraCa)), { recursive: true });
     await copyFile(extraCa, path.join(root, extraCa));
@@ -197,10 +203,16 @@ export async function buildBaseImage(scope: Scope, tag: string): Promise<string>
   await buildah(['umount', container]);
   await buildah(['config', ...config, container]);
   await buildah(['commit', '--quiet', container, name]);
-  scope.defer(async () => {
-    await exec('buildah', ['rmi', name]);
-  });
   return name;
+}
+
+/** Base images of days before `day` go, with the layers cached on them. */
+async function removeOldBases(day: string): Promise<void> {
+  const { stdout } = await exec('buildah', ['images', '--format', '{{.Name}}:{{.Tag}}']);
+  for (const image of stdout.split('\n')) {
+    const date = /^localhost\/gsyncd-test-base:[0-9a-f]+-(\d{4}-\d{2}-\d{2})$/.exec(image.trim())?.[1];
+    if (date !== undefined && date < day) await exec('buildah', ['rmi', '--force', image.trim()]);
+  }
 }
 
 /**
@@ -209,7 +221,9 @@ export async function buildBaseImage(scope: Scope, tag: string): Promise<string>
  */
 export async function buildImage(scope: Scope, contextDir: string, baseImage: string, tag: string): Promise<string> {
   const name = `localhost/gsyncd-test:${tag}`;
-  const args = ['bud', '--isolation', 'chroot', '--format', 'docker', '--build-arg', `BASE_IMAGE=${baseImage}`, '-t', name, contextDir];
+  // --layers: steps whose inputs did not change since an earlier run on this machine (the
+  // lock file's npm ci, the apt-get of the final stage) are taken from its cache.
+  const args = ['bud', '--isolation', 'chroot', '--layers', '--format', 'docker', '--build-arg', `BASE_IMAGE=${baseImage}`, '-t', name, contextDir];
   const result = await exec('buildah', args, { timeoutMs: BUILD_TIMEOUT_MS });
   if (result.code !== 0) {
     throw new Error(`buildah ${args.join(' ')} exited ${String(result.code)}:\n${`${result.stdout}\n${result.stderr}`.slice(-6000)}`);
