@@ -9,7 +9,7 @@ import type { Matcher } from '../filter/matcher.js';
 import type { Logger } from '../log/logger.js';
 import { judgeBatch } from '../sync/batch-failures.js';
 import { runBatch, type BatchResult } from '../sync/batch.js';
-import type { Entry } from '../sync/change-set.js';
+import { earliestOrigin, type Entry } from '../sync/change-set.js';
 import { isWithin, parentOf } from '../sync/paths.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
 import type { RsyncResult, RunRsync } from '../sync/rsync-runner.js';
@@ -63,7 +63,7 @@ export class Dispatcher {
 
   /** The scheduler's batch handler. */
   async handle(entries: readonly Entry[]): Promise<void> {
-    const release = this.d.checkpoints.hold(Math.min(...entries.map((e) => e.origin)));
+    const release = this.d.checkpoints.hold(earliestOrigin(entries));
     try {
       await this.run(entries);
     } finally {
@@ -87,7 +87,7 @@ export class Dispatcher {
     logger.debug('batch starting', { paths: entries.length, first: entries[0]?.path, recursive: entries.filter((e) => e.recursive).length });
     const deps = { plan: this.d.plan(), rsyncCommand: this.d.options.rsyncCommand, runRsync: this.d.runRsync, masterRoot: this.d.master.path, killAfterMs: 5000, rules: this.d.matcher };
     const result = await runBatch(entries, deps, this.d.runSignal());
-    const origin = Math.min(...entries.map((e) => e.origin));
+    const origin = earliestOrigin(entries);
     for (const run of result.runs) {
       logger.debug('rsync run', { recursive: run.recursive, paths: run.paths.slice(0, 20).join('|'), exit: run.result.exit.code });
       this.afterRun(run.result, run.recursive, origin);

@@ -9,7 +9,7 @@ import type { Options } from '../config/options.js';
 import type { Logger } from '../log/logger.js';
 import type { BatchVerdict } from '../sync/batch-failures.js';
 import type { BatchResult } from '../sync/batch.js';
-import type { Entry } from '../sync/change-set.js';
+import { mostAttempts, type Entry } from '../sync/change-set.js';
 import { ACTIONS } from '../sync/exit-codes.js';
 import type { PathError } from '../sync/rsync-errors.js';
 import type { SessionMetrics } from '../status/metrics.js';
@@ -91,7 +91,7 @@ export class Failures {
 
   /** A whole batch lost its connection: every path again after a backoff (the slave may be refusing the transfer). */
   connectionLost(entries: readonly Entry[]): void {
-    this.d.queue.requeue(entries, Date.now() + this.backoff(Math.max(0, ...entries.map((e) => e.attempts))));
+    this.d.queue.requeue(entries, Date.now() + this.backoff(mostAttempts(entries)));
   }
 
   /**

@@ -52,7 +52,7 @@ export class Lifecycle {
     if (next.phase !== before.phase) {
       this.logger.info('session phase changed', { session, from: PHASE_NAMES[before.phase], to: PHASE_NAMES[next.phase], event: e.type });
     }
-    if (next.faulty !== undefined && next.faulty !== before.faulty && !['Stopped', 'Failed'].includes(next.phase)) {
+    if (next.faulty !== undefined && next.faulty !== before.faulty) {
       this.logger.warn('session Faulty', { session, reason: next.faulty });
     } else if (next.faulty === undefined && before.faulty !== undefined) {
       this.logger.info('session healthy again', { session });

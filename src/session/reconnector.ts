@@ -10,7 +10,8 @@ import type { SessionEvent } from './machine.js';
 import { sleep } from './wait.js';
 
 export interface ReconnectorDeps {
-  readonly ssh: SshMaster;
+  /** The parts of the SSH connection it keeps. */
+  readonly ssh: Pick<SshMaster, 'start' | 'stop' | 'alive' | 'onLost'>;
   readonly slave: string;
   readonly logger: Logger;
   readonly fire: (e: SessionEvent) => Promise<void>;

@@ -28,6 +28,14 @@ export interface Entry {
   readonly alone?: boolean;
 }
 
+/**
+ * The earliest origin and the most attempts among a batch's entries. A loop, not
+ * Math.min(...spread): a batch may hold up to --batch-size (a million) entries, and a spread
+ * of more than about 120,000 arguments overflows the call stack.
+ */
+export const earliestOrigin = (entries: readonly Entry[]): number => entries.reduce((m, e) => Math.min(m, e.origin), Infinity);
+export const mostAttempts = (entries: readonly Entry[]): number => entries.reduce((m, e) => Math.max(m, e.attempts), 0);
+
 export interface Overflow {
   readonly folded: string;
   readonly removed: number;
