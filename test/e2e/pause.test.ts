@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { waitForMirror } from '../helpers/compare.js';
 import { exec, type ExecResult } from '../helpers/exec.js';
 import { gsyncdBin, startGsyncd, stopAndAssertClean } from '../helpers/gsyncd.js';
+import { heldRsync } from '../helpers/held-rsync.js';
 import { makeLayout, scopeFor } from '../helpers/scope.js';
 import { makeSmallTree, makeWideTree } from '../helpers/tree.js';
 
@@ -90,15 +91,17 @@ describe('pause and resume', () => {
     const layout = await makeLayout(scopeFor(t), 'pause-full');
     const state = path.join(layout.outside, 'state');
     const gsyncd = (...args: string[]): Promise<ExecResult> => exec(process.execPath, [gsyncdBin, ...args], { timeoutMs: 60_000 });
-    makeWideTree(layout.master, 3000, 30, 1024);
-    // 1 MB/s: the crawl of 3 MB takes a few seconds, long enough to pause it in the middle.
-    const g = await startGsyncd(['--session', 'pf', '--bwlimit', '1000', layout.master, layout.slave], { stateDir: state });
+    makeWideTree(layout.master, 300, 30, 1024);
+    // The crawl's rsync is held until the test lets it go: the pause surely finds it running.
+    const rsync = await heldRsync(layout.outside);
+    const g = await startGsyncd(['--session', 'pf', '--rsync-command', rsync.command, layout.master, layout.slave], { stateDir: state });
     t.after(() => g.dispose());
     await g.waitForLog('Full Crawl started', 30_000);
-    await delay(700);
     const pause = await gsyncd('pause', '--state-dir', state, 'pf');
     assert.equal(pause.code, 0, pause.stderr);
     await g.waitForLog('Full Crawl paused', 10_000);
+    // Later runs are not held: a crawl started while paused would copy files now.
+    await rsync.release();
     const count = (): number => readdirSync(layout.slave, { recursive: true }).length;
     const before = count();
     await delay(1500);
