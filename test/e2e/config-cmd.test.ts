@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { waitForMirror } from '../helpers/compare.js';
 import { exec, type ExecResult } from '../helpers/exec.js';
 import { gsyncdBin, startGsyncd, stopAndAssertClean } from '../helpers/gsyncd.js';
+import { pollUntil } from '../helpers/wait.js';
 import { makeLayout, scopeFor } from '../helpers/scope.js';
 import { makeSmallTree } from '../helpers/tree.js';
 
@@ -52,8 +52,8 @@ describe('gsyncd config', () => {
     await waitForMirror(layout.master, layout.slave, 30_000);
     rmSync(path.join(layout.master, 'doomed.txt'));
     writeFileSync(path.join(layout.master, 'after.txt'), 'after\n');
-    await delay(1500);
-    assert.ok(existsSync(path.join(layout.slave, 'after.txt')));
+    // The delete came first: once after.txt is on the slave, its event has been handled too.
+    await pollUntil(() => (existsSync(path.join(layout.slave, 'after.txt')) ? true : undefined), () => `after.txt on the slave; gsyncd:\n${g.tail()}`, { timeoutMs: 30_000 });
     assert.ok(existsSync(path.join(layout.slave, 'doomed.txt')), 'ignore-deletes from config set was not applied');
     const running = await config('set', 'cs', 'batch-size', '500');
     assert.match(running.stdout, /^session cs: batch-size: 500; the running session \(pid \d+\) applies it when it restarts/);
