@@ -16,55 +16,12 @@ import { rsyncExit } from '../../src/sync/exit-codes.js';
 import { parseRsyncStats } from '../../src/sync/rsync-stats.js';
 import type { RsyncResult } from '../../src/sync/rsync-runner.js';
 import { layer, toOptions } from '../../src/config/options.js';
-import type { Fields, Logger } from '../../src/log/logger.js';
-import type { StatusRecord } from '../../src/status/status.js';
-
-interface Line {
-  readonly level: 'error' | 'warn' | 'info' | 'debug';
-  readonly message: string;
-  readonly fields: Fields;
-}
-
-/** Keeps every line it is given, with its fields. */
-class RecordingLogger implements Logger {
-  readonly lines: Line[] = [];
-  error(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'error', message, fields });
-  }
-  warn(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'warn', message, fields });
-  }
-  info(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'info', message, fields });
-  }
-  debug(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'debug', message, fields });
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  reopen(): void {
-    return undefined;
-  }
-  said(message: string): Line[] {
-    return this.lines.filter((l) => l.message === message);
-  }
-}
+import { RecordingLogger, statusBase } from '../helpers/session-fakes.js';
 
 const MASTER = '/srv/master';
 const SLAVE = '/srv/slave';
 
-const BASE: Omit<StatusRecord, 'totals'> = {
-  session: 'web',
-  master: MASTER,
-  slave: SLAVE,
-  status: 'Active',
-  crawl_status: 'Changelog Crawl',
-  last_synced: null,
-  pending: 0,
-  failures: 0,
-  checkpoint: { time: null, completed: false, completion_time: null },
-};
+const BASE = statusBase({ master: MASTER, slave: SLAVE });
 
 /** Time stands still at NOW while a test runs (Date only: the status writer's timer stays real). */
 const NOW = 1_700_000_000_000;

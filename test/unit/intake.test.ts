@@ -16,52 +16,9 @@ import { encodeFilterArg, type FilterArg } from '../../src/filter/rules.js';
 import { layer, toOptions } from '../../src/config/options.js';
 import type { Settings } from '../../src/config/file.js';
 import type { ChangeEvent, ChangeHandlers } from '../../src/watch/change-source.js';
-import type { Fields, Logger } from '../../src/log/logger.js';
-import type { StatusRecord } from '../../src/status/status.js';
+import { RecordingLogger, statusBase } from '../helpers/session-fakes.js';
 
-interface Line {
-  readonly level: 'error' | 'warn' | 'info' | 'debug';
-  readonly message: string;
-  readonly fields: Fields;
-}
-
-/** Keeps every line it is given, with its fields. */
-class RecordingLogger implements Logger {
-  readonly lines: Line[] = [];
-  error(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'error', message, fields });
-  }
-  warn(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'warn', message, fields });
-  }
-  info(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'info', message, fields });
-  }
-  debug(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'debug', message, fields });
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  reopen(): void {
-    return undefined;
-  }
-  said(message: string): Line[] {
-    return this.lines.filter((l) => l.message === message);
-  }
-}
-
-const BASE: Omit<StatusRecord, 'totals'> = {
-  session: 'web',
-  master: '/srv/master',
-  slave: '/srv/slave',
-  status: 'Active',
-  crawl_status: 'Changelog Crawl',
-  last_synced: null,
-  pending: 0,
-  failures: 0,
-  checkpoint: { time: null, completed: false, completion_time: null },
-};
+const BASE = statusBase();
 
 /** The rules of these tests, as a user gives them: *.tmp files, cache directories, and .rsync-filter files. */
 const RULES: readonly FilterArg[] = [

@@ -7,53 +7,10 @@ import path from 'node:path';
 import { Lifecycle } from '../../src/session/lifecycle.js';
 import { IllegalTransition, type SessionEvent } from '../../src/session/machine.js';
 import { StatusWriter } from '../../src/session/status-writer.js';
-import type { Fields, Logger } from '../../src/log/logger.js';
 import type { StatusRecord } from '../../src/status/status.js';
+import { RecordingLogger, statusBase } from '../helpers/session-fakes.js';
 
-interface Line {
-  readonly level: 'error' | 'warn' | 'info' | 'debug';
-  readonly message: string;
-  readonly fields: Fields;
-}
-
-/** Keeps every line it is given, with its fields. */
-class RecordingLogger implements Logger {
-  readonly lines: Line[] = [];
-  error(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'error', message, fields });
-  }
-  warn(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'warn', message, fields });
-  }
-  info(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'info', message, fields });
-  }
-  debug(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'debug', message, fields });
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  reopen(): void {
-    return undefined;
-  }
-  /** The lines with this message. */
-  said(message: string): Line[] {
-    return this.lines.filter((l) => l.message === message);
-  }
-}
-
-const BASE: Omit<StatusRecord, 'totals'> = {
-  session: 'web',
-  master: '/srv/master',
-  slave: 'backup:/srv/slave',
-  status: 'Created',
-  crawl_status: 'N/A',
-  last_synced: null,
-  pending: 0,
-  failures: 0,
-  checkpoint: { time: null, completed: false, completion_time: null },
-};
+const BASE = statusBase({ slave: 'backup:/srv/slave', status: 'Created', crawl_status: 'N/A' });
 
 const PHASE_CHANGED = 'session phase changed';
 const FAULTY = 'session Faulty';

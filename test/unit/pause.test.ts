@@ -6,39 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PauseGate, followPause, pauseRequested, requestPause, type PauseFollowerDeps } from '../../src/session/pause.js';
 import type { SessionEvent } from '../../src/session/machine.js';
-import type { Fields, Logger } from '../../src/log/logger.js';
-
-interface Line {
-  readonly level: 'error' | 'warn' | 'info' | 'debug';
-  readonly message: string;
-  readonly fields: Fields;
-}
-
-/** Keeps every line it is given, with its fields. */
-class RecordingLogger implements Logger {
-  readonly lines: Line[] = [];
-  error(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'error', message, fields });
-  }
-  warn(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'warn', message, fields });
-  }
-  info(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'info', message, fields });
-  }
-  debug(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'debug', message, fields });
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  reopen(): void {
-    return undefined;
-  }
-  said(message: string): Line[] {
-    return this.lines.filter((l) => l.message === message);
-  }
-}
+import { RecordingLogger } from '../helpers/session-fakes.js';
 
 describe('pause requests', () => {
   let dir: string;

@@ -8,52 +8,10 @@ import { SessionQueue } from '../../src/session/queue.js';
 import { FailedPaths } from '../../src/session/failed-paths.js';
 import { StatusWriter } from '../../src/session/status-writer.js';
 import { ChangeSet, type Entry } from '../../src/sync/change-set.js';
-import type { Fields, Logger } from '../../src/log/logger.js';
 import type { StatusRecord } from '../../src/status/status.js';
+import { RecordingLogger, statusBase } from '../helpers/session-fakes.js';
 
-interface Line {
-  readonly level: 'error' | 'warn' | 'info' | 'debug';
-  readonly message: string;
-  readonly fields: Fields;
-}
-
-/** Keeps every line it is given, with its fields. */
-class RecordingLogger implements Logger {
-  readonly lines: Line[] = [];
-  error(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'error', message, fields });
-  }
-  warn(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'warn', message, fields });
-  }
-  info(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'info', message, fields });
-  }
-  debug(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'debug', message, fields });
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  reopen(): void {
-    return undefined;
-  }
-  said(message: string): Line[] {
-    return this.lines.filter((l) => l.message === message);
-  }
-}
-
-const BASE: Omit<StatusRecord, 'totals'> = {
-  session: 'web',
-  master: '/srv/master',
-  slave: '/srv/slave',
-  status: 'Active',
-  crawl_status: 'Changelog Crawl',
-  last_synced: null,
-  pending: 0,
-  failures: 0,
-  checkpoint: { time: null, completed: false, completion_time: null },
-};
+const BASE = statusBase();
 
 const FOLDED = 'queue bound reached; resyncing a subtree as a whole';
 const MAX_QUEUE = 10;

@@ -10,40 +10,8 @@ import { StatusWriter } from '../../src/session/status-writer.js';
 import type { SessionEvent } from '../../src/session/machine.js';
 import type { SshMaster } from '../../src/transport/ssh-master.js';
 import { ExitCode, GsyncdError } from '../../src/errors.js';
-import type { Fields, Logger } from '../../src/log/logger.js';
 import type { StatusRecord } from '../../src/status/status.js';
-
-interface Line {
-  readonly level: 'error' | 'warn' | 'info' | 'debug';
-  readonly message: string;
-  readonly fields: Fields;
-}
-
-/** Keeps every line it is given, with its fields. */
-class RecordingLogger implements Logger {
-  readonly lines: Line[] = [];
-  error(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'error', message, fields });
-  }
-  warn(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'warn', message, fields });
-  }
-  info(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'info', message, fields });
-  }
-  debug(message: string, fields: Fields = {}): void {
-    this.lines.push({ level: 'debug', message, fields });
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  reopen(): void {
-    return undefined;
-  }
-  said(message: string): Line[] {
-    return this.lines.filter((l) => l.message === message);
-  }
-}
+import { RecordingLogger } from '../helpers/session-fakes.js';
 
 /** How a start ends: the connection comes up, or ssh's words for why not. */
 type Answer = 'up' | { readonly refused: string };
