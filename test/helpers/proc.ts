@@ -65,7 +65,7 @@ export function processTable(): Map<number, ProcInfo> {
 /**
  * Every living process whose ppid chain leads to `root` (not `root` itself), from a table
  * read once (see processTable). `known` holds records already read (by pid and start time):
- * their command line is not read again.
+ * their command line is not read again while the program stays the same.
  */
 export function descendantsOf(
   root: number,
@@ -77,8 +77,11 @@ export function descendantsOf(
     let ppid = info.ppid;
     for (let hops = 0; ppid > 1 && hops < 64; hops += 1) {
       if (ppid === root) {
+        // Read again when it was empty (read while the process was in execve) or the
+        // program changed since (setpriv execs ssh under the same pid and start time).
         const before = known?.get(`${info.pid}:${info.startTime}`);
-        found.push({ ...info, cmdline: before?.cmdline ?? readCmdline(info.pid) });
+        const reuse = before !== undefined && before.comm === info.comm && before.cmdline !== '';
+        found.push({ ...info, cmdline: reuse ? before.cmdline : readCmdline(info.pid) });
         break;
       }
       ppid = table.get(ppid)?.ppid ?? 0;
