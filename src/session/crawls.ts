@@ -8,6 +8,7 @@ import { ExitCode, GsyncdError } from '../errors.js';
 import { rootIdentity } from '../slave/facts.js';
 import { isEmptyDir, slaveHasFiles } from '../sync/empty-master.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
+import { isListing } from '../watch/listing-read.js';
 import { changesSinceSnapshot } from '../watch/snapshot.js';
 import type { Dispatcher } from './dispatch.js';
 import type { FailedPaths } from './failed-paths.js';
@@ -109,6 +110,9 @@ export class Crawls {
     if (!saved) return false;
     this.slaveId = await this.currentSlaveId();
     let decision = decideCrawl(await saved.marker(), await saved.has(saved.snapshotFile), p.master.path, p.status.current.slave, this.slaveId);
+    if (decision.kind === 'history' && !(await isListing(saved.snapshotFile))) {
+      decision = { kind: 'full', reason: 'the saved snapshot is in an older format' };
+    }
     if (decision.kind === 'history' && (await this.slaveEmptyButMasterNot())) {
       decision = { kind: 'full', reason: 'the slave root is empty but the master is not' };
     }

@@ -74,6 +74,12 @@ export class Intake {
   /** One change as the watcher reports it; `origin`: when it may have happened at the earliest. */
   queueEvent(e: ChangeEvent, origin: number): void {
     const { matcher, queue } = this.d;
+    if (e.kind === 'rename' && e.from !== undefined) {
+      // Sent as a delete and a new entry: the slave does not replay renames yet.
+      this.queueEvent({ path: e.from, kind: 'delete' }, origin);
+      this.queueEvent({ path: e.path, kind: 'create' }, origin);
+      return;
+    }
     this.d.changed(e.path);
     const name = e.path.slice(e.path.lastIndexOf('/') + 1);
     if (matcher.mergeFileNames.has(name)) {

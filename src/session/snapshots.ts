@@ -11,7 +11,7 @@ import type { Matcher } from '../filter/matcher.js';
 import type { Logger } from '../log/logger.js';
 import type { Entry } from '../sync/change-set.js';
 import type { ChangeEvent } from '../watch/change-source.js';
-import { scannedChangesSince, writeTreeSnapshot } from '../watch/snapshot.js';
+import { changesSinceSnapshot, writeTreeSnapshot } from '../watch/snapshot.js';
 import type { FailedPaths } from './failed-paths.js';
 import { SETTLE_MS, Snapshotter } from './history.js';
 import type { SessionQueue } from './queue.js';
@@ -99,13 +99,13 @@ export class Snapshots {
   }
 
   /**
-   * A fresh scan (in a process of its own) against the last snapshot finds every change
+   * A fresh listing of the tree against the last snapshot finds every change
    * since; those never sent are changes whose events the watcher dropped. They are queued.
    */
   async reconcile(): Promise<number> {
     const against = await this.base();
     if (against === undefined) return 0;
-    const events = await scannedChangesSince(this.d.master, against, this.d.matcher.ignoredDirNames);
+    const events = await changesSinceSnapshot(this.d.master, against, this.d.matcher.ignoredDirNames);
     const missed: ChangeEvent[] = [];
     for (const e of events) {
       // Excluded paths are never sent (their directory's own change is an event of its own).

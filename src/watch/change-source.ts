@@ -1,11 +1,13 @@
 /** What every change-detection backend gives the session. */
 
-export type ChangeKind = 'create' | 'update' | 'delete';
+export type ChangeKind = 'create' | 'update' | 'delete' | 'rename';
 
 export interface ChangeEvent {
   /** Relative to the master root, no leading slash. '' is the root itself. */
   readonly path: string;
   readonly kind: ChangeKind;
+  /** A rename's old path: the entry (and what is below it) now at `path` was there. */
+  readonly from?: string;
 }
 
 export interface ChangeHandlers {

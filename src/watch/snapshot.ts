@@ -1,49 +1,28 @@
 /**
- * The watcher's snapshot of the master tree (@parcel/watcher's writeSnapshot /
- * getEventsSince): what changed while gsyncd was not running, without walking the slave.
- * On a million files: about 3 s to write, 5 s to diff (DESIGN.md's measurements).
+ * The session's snapshots of the master tree: listings (listing.ts) written to its state
+ * directory, and what changed since one, by a fresh listing merged with it (listing-diff.ts).
+ * Neither step holds the tree in memory, and neither runs a process of gsyncd's own.
  */
-import { fileURLToPath } from 'node:url';
-import watcher from '@parcel/watcher';
-import { execa } from 'execa';
-import { ignoreGlobs } from './native.js';
-import { relativeTo, type ChangeEvent } from './change-source.js';
+import { rm } from 'node:fs/promises';
+import type { ChangeEvent } from './change-source.js';
+import { writeListing } from './listing.js';
+import { diffListings } from './listing-diff.js';
+import { readListing } from './listing-read.js';
 
-const backend = process.platform === 'linux' ? { backend: 'inotify' as const } : {};
-const CHILD = fileURLToPath(new URL('./snapshot-child.js', import.meta.url));
+let scans = 0;
 
-/** Written by a process of its own: see snapshot-child.ts for why. */
 export async function writeTreeSnapshot(root: string, file: string, ignoredDirNames: readonly string[]): Promise<void> {
-  const r = await execa(process.execPath, [CHILD, 'write', root, file, ...ignoreGlobs(ignoredDirNames)], { reject: false, stdin: 'ignore', timeout: 600_000 });
-  if (r.exitCode !== 0) throw new Error(`writing the snapshot failed: ${r.stderr.trim() || r.message}`);
+  await writeListing(root, file, ignoredDirNames);
 }
 
-/** What changed since the snapshot, by a fresh scan in a process of its own (not the watcher's tree). */
-export async function scannedChangesSince(root: string, file: string, ignoredDirNames: readonly string[]): Promise<ChangeEvent[]> {
-  const r = await execa(process.execPath, [CHILD, 'diff', root, file, ...ignoreGlobs(ignoredDirNames)], {
-    reject: false,
-    stdin: 'ignore',
-    timeout: 600_000,
-    maxBuffer: 1024 * 1024 * 1024,
-    lines: true,
-  });
-  if (r.exitCode !== 0) throw new Error(`comparing with the snapshot failed: ${r.stderr.join(' ').trim() || r.message}`);
-  const out: ChangeEvent[] = [];
-  for (const line of r.stdout) {
-    if (line === '') continue;
-    const e = JSON.parse(line) as { path: string; type: ChangeEvent['kind'] };
-    const rel = relativeTo(root, e.path);
-    if (rel !== undefined) out.push({ path: rel, kind: e.type });
-  }
-  return out;
-}
-
+/** What changed since the snapshot `file`: the tree is listed afresh beside it and the two merged. */
 export async function changesSinceSnapshot(root: string, file: string, ignoredDirNames: readonly string[]): Promise<ChangeEvent[]> {
-  const events = await watcher.getEventsSince(root, file, { ignore: ignoreGlobs(ignoredDirNames), ...backend });
-  const out: ChangeEvent[] = [];
-  for (const e of events) {
-    const rel = relativeTo(root, e.path);
-    if (rel !== undefined) out.push({ path: rel, kind: e.type });
+  // A name of its own: a reconciliation and the final snapshot's check may overlap.
+  const now = `${file}.scan-${String(++scans)}`;
+  await writeListing(root, now, ignoredDirNames);
+  try {
+    return await diffListings(readListing(file), readListing(now));
+  } finally {
+    await rm(now, { force: true });
   }
-  return out;
 }

@@ -22,7 +22,7 @@ import { statusOf } from '../helpers/status.js';
 describe('network faults: a bad network between gsyncd and an SSH slave', () => {
   it(
     'through a proxy: 200 ms latency each way, stalls and random cuts while changes keep coming; converges',
-    { timeout: 120_000 },
+    { timeout: 180_000 },
     async (t) => {
       const scope = scopeFor(t);
       const sshd = await startSshd();
@@ -41,11 +41,13 @@ describe('network faults: a bad network between gsyncd and an SSH slave', () => 
       assert.equal(proxy.accepted, acceptedBefore, `a 3 s stall made gsyncd connect again:\n${g.tail()}`);
       // Lifetimes long enough for an ssh login at 400 ms round trips, short enough to hit
       // connections in use.
+      // Cuts go on until gsyncd has reopened its ssh connection through them at least once:
+      // how many cuts that takes depends on how fast a login is, here and now.
       proxy.randomCuts({ minMs: 2500, maxMs: 7000 });
       await pollUntil(
-        () => (proxy.cuts >= 3 ? true : undefined),
-        () => `3 connections cut by the proxy (cut ${proxy.cuts}, accepted ${proxy.accepted}); gsyncd:\n${g.tail()}`,
-        { timeoutMs: 60_000, intervalMs: 100 },
+        () => (proxy.cuts >= 3 && g.findLog('ssh connection up again', logMark) !== -1 ? true : undefined),
+        () => `3 connections cut by the proxy and the ssh connection reopened (cut ${proxy.cuts}, accepted ${proxy.accepted}); gsyncd:\n${g.tail()}`,
+        { timeoutMs: 90_000, intervalMs: 100 },
       );
       await proxy.stall(3000);
       proxy.randomCuts(undefined);
@@ -63,10 +65,6 @@ describe('network faults: a bad network between gsyncd and an SSH slave', () => 
       assert.match(refused.reason ?? '', /^slave unreachable: \S/, `the reason while refused: ${JSON.stringify(refused)}`);
       proxy.refuse(false);
       assertRunning(g, 'during the network faults');
-      assert.ok(
-        g.findLog('ssh connection up again', logMark) !== -1,
-        `the cuts never made gsyncd reopen its ssh connection (cuts ${proxy.cuts}):\n${g.tail()}`,
-      );
 
       // Still behind 200 ms each way: the changes made since must arrive, then all of them.
       const calmAt = changes.count;

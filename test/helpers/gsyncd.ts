@@ -15,8 +15,6 @@ import {
   isAlive,
   killRecords,
   processesMentioning,
-  processTable,
-  type ProcInfo,
   type ProcessRecord,
 } from './proc.js';
 import { pollUntil, withTimeout } from './wait.js';
@@ -59,21 +57,13 @@ const STOP_TIMEOUT_MS = 15_000;
 const REAP_GRACE_MS = 5_000;
 
 /**
- * One /proc scan every 100 ms for all the gsyncd processes of a test file, shared: a child
- * that lives shorter cannot outlive gsyncd unnoticed (stop() records once more before its
- * signal, and survivors are also found by their command line). A scan per process every
- * 25 ms cost a test file with four sessions most of a core.
+ * One timer every 100 ms records the descendants of all the gsyncd processes of a test file:
+ * a child that lives shorter cannot outlive gsyncd unnoticed (stop() records once more before
+ * its signal, and survivors are also found by their command line). Each record walks down
+ * from its gsyncd (proc.ts): a scan of all /proc per tick cost the suite about a tenth of its CPU.
  */
 const watchers = new Set<() => void>();
 let scanner: NodeJS.Timeout | undefined;
-let table: { at: number; infos: Map<number, ProcInfo> } | undefined;
-
-/** The process table, read at most once a tick. */
-function currentTable(): Map<number, ProcInfo> {
-  const now = Date.now();
-  if (table === undefined || now - table.at >= 20) table = { at: now, infos: processTable() };
-  return table.infos;
-}
 
 function watchProcesses(record: () => void): () => void {
   watchers.add(record);
@@ -217,7 +207,7 @@ export class GsyncdProcess {
     if (this.#exit !== undefined) {
       return this.#exit;
     }
-    this.#recordDescendants(true);
+    this.#recordDescendants();
     this.child.kill(signal);
     try {
       return await this.waitForExit(timeoutMs);
@@ -291,12 +281,11 @@ export class GsyncdProcess {
     return [...needles];
   }
 
-  /** `fresh`: a table read now (before a signal), not the one of this tick. */
-  #recordDescendants(fresh = false): void {
+  #recordDescendants(): void {
     if (this.#exit !== undefined) {
       return;
     }
-    for (const record of descendantsOf(this.pid, this.descendants, fresh ? processTable() : currentTable())) {
+    for (const record of descendantsOf(this.pid, this.descendants)) {
       this.descendants.set(`${record.pid}:${record.startTime}`, record);
     }
   }

@@ -1,7 +1,7 @@
 // Process bookkeeping from /proc: who descends from a pid, whether a recorded process is
 // still the same living process (pids get reused, so the start time is part of the id),
 // and which processes mention a path on their command line.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcInfo {
   pid: number;
@@ -62,32 +62,69 @@ export function processTable(): Map<number, ProcInfo> {
   return infos;
 }
 
-/**
- * Every living process whose ppid chain leads to `root` (not `root` itself), from a table
- * read once (see processTable). `known` holds records already read (by pid and start time):
- * their command line is not read again while the program stays the same.
- */
-export function descendantsOf(
-  root: number,
-  known?: ReadonlyMap<string, ProcessRecord>,
-  table: ReadonlyMap<number, ProcInfo> = processTable(),
-): ProcessRecord[] {
-  const found: ProcessRecord[] = [];
+/** Whether the kernel lists each thread's children (CONFIG_PROC_CHILDREN): then no scan of all /proc is needed. */
+const childrenListed = existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+
+/** The children of `pid`, from every one of its threads (a child belongs to the thread that forked it). */
+function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tasks.flatMap((task) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${task}/children`, 'latin1').split(' ').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Descendants by walking down from `root`: a few reads per descendant instead of one per process. */
+function walkDown(root: number): ProcInfo[] {
+  const found: ProcInfo[] = [];
+  const todo = childrenOf(root);
+  for (let pid = todo.pop(); pid !== undefined; pid = todo.pop()) {
+    const info = readProc(pid);
+    if (info === undefined) continue;
+    found.push(info);
+    todo.push(...childrenOf(pid));
+  }
+  return found;
+}
+
+/** Descendants from one read of every process's stat (where the kernel lists no children). */
+function scanUp(root: number): ProcInfo[] {
+  const table = processTable();
+  const found: ProcInfo[] = [];
   for (const info of table.values()) {
     let ppid = info.ppid;
     for (let hops = 0; ppid > 1 && hops < 64; hops += 1) {
       if (ppid === root) {
-        // Read again when it was empty (read while the process was in execve) or the
-        // program changed since (setpriv execs ssh under the same pid and start time).
-        const before = known?.get(`${info.pid}:${info.startTime}`);
-        const reuse = before !== undefined && before.comm === info.comm && before.cmdline !== '';
-        found.push({ ...info, cmdline: reuse ? before.cmdline : readCmdline(info.pid) });
+        found.push(info);
         break;
       }
       ppid = table.get(ppid)?.ppid ?? 0;
     }
   }
   return found;
+}
+
+/**
+ * Every living process that descends from `root` (not `root` itself), read now. `known` holds
+ * records already read (by pid and start time): their command line is not read again while
+ * the program stays the same.
+ */
+export function descendantsOf(root: number, known?: ReadonlyMap<string, ProcessRecord>): ProcessRecord[] {
+  return (childrenListed ? walkDown(root) : scanUp(root)).map((info) => {
+    // Read again when it was empty (read while the process was in execve) or the program
+    // changed since (setpriv execs ssh under the same pid and start time).
+    const before = known?.get(`${info.pid}:${info.startTime}`);
+    const reuse = before !== undefined && before.comm === info.comm && before.cmdline !== '';
+    return { ...info, cmdline: reuse ? before.cmdline : readCmdline(info.pid) };
+  });
 }
 
 /** True when the recorded process still runs (a zombie or a reused pid does not count). */

@@ -1,0 +1,124 @@
+/**
+ * What changed between two listings of the tree (listing.ts), by a merge of the two sorted
+ * streams: neither is ever held whole, and memory grows with the changes alone.
+ *
+ * A path in both, the same entry (device, inode number and type), is an update when its size
+ * or mtime differ (a directory's own mtime is not reported: an entry added or removed inside
+ * it is an event of its own). An entry gone from one path and found at another is a rename
+ * (chains and swaps included); the renames of a renamed directory's entries are implied by
+ * it and not reported (an entry that also changed is then an update at its new path). A file
+ * replaced in place by one from nowhere else is an update. An inode with several names (hard
+ * links) is never paired: its paths stay deletes and creates.
+ */
+import type { ChangeEvent } from './change-source.js';
+
+export interface ListingEntry {
+  /** The path's bytes, relative to the root: what the listing is sorted by. */
+  readonly key: Buffer;
+  readonly dev: string;
+  readonly ino: string;
+  /** find's %y: f, d, l, s, p, c or b. */
+  readonly type: string;
+  readonly size: string;
+  readonly mtime: string;
+}
+
+/** Names that are not valid UTF-8 come out with U+FFFD, which the session sends by their directory. */
+const text = (e: ListingEntry): string => e.key.toString('utf8');
+const inode = (e: ListingEntry): string => `${e.dev}:${e.ino}:${e.type}`;
+const contentDiffers = (a: ListingEntry, b: ListingEntry): boolean => a.size !== b.size || a.mtime !== b.mtime;
+
+/** Entries keyed by inode; an inode met twice is kept as `undefined` (ambiguous: hard links). */
+type ByInode = Map<string, ListingEntry | undefined>;
+
+function note(map: ByInode, e: ListingEntry): void {
+  const k = inode(e);
+  map.set(k, map.has(k) ? undefined : e);
+}
+
+/** An entry only one listing has at its path, or whose path holds another entry in the other. */
+interface Unmatched {
+  readonly entry: ListingEntry;
+  /** Another file of the same type is at this path in the other listing: its content changed. */
+  readonly inPlace: boolean;
+}
+
+export async function diffListings(before: AsyncIterable<ListingEntry>, after: AsyncIterable<ListingEntry>): Promise<ChangeEvent[]> {
+  const updates: ChangeEvent[] = [];
+  const gone: Unmatched[] = [];
+  const added: Unmatched[] = [];
+  const goneByInode: ByInode = new Map();
+  const addedByInode: ByInode = new Map();
+  const b = before[Symbol.asyncIterator]();
+  const a = after[Symbol.asyncIterator]();
+  let x = await b.next();
+  let y = await a.next();
+  while (!x.done || !y.done) {
+    const order = x.done ? 1 : y.done ? -1 : Buffer.compare(x.value.key, y.value.key);
+    if (order < 0 && !x.done) {
+      gone.push({ entry: x.value, inPlace: false });
+      note(goneByInode, x.value);
+      x = await b.next();
+    } else if (order > 0 && !y.done) {
+      added.push({ entry: y.value, inPlace: false });
+      note(addedByInode, y.value);
+      y = await a.next();
+    } else if (!x.done && !y.done) {
+      const was = x.value;
+      const is = y.value;
+      if (inode(was) !== inode(is)) {
+        // Another entry under the same name: either may have been renamed from or to elsewhere.
+        const inPlace = was.type === is.type && is.type !== 'd';
+        gone.push({ entry: was, inPlace });
+        added.push({ entry: is, inPlace });
+        note(goneByInode, was);
+        note(addedByInode, is);
+      } else if (is.type !== 'd' && contentDiffers(was, is)) {
+        updates.push({ path: text(is), kind: 'update' });
+      }
+      x = await b.next();
+      y = await a.next();
+    }
+  }
+  return [...pairRenames(gone, added, goneByInode, addedByInode), ...updates];
+}
+
+/**
+ * Deletes first, then renames, then what is new: a directory renamed away and one made under
+ * its name come out in the order they can be replayed.
+ */
+function pairRenames(gone: readonly Unmatched[], added: readonly Unmatched[], goneByInode: ByInode, addedByInode: ByInode): ChangeEvent[] {
+  const deletes: ChangeEvent[] = [];
+  const renamed: ChangeEvent[] = [];
+  const news: ChangeEvent[] = [];
+  const pairedFrom = new Set<ListingEntry>();
+  const pairedTo = new Set<ListingEntry>();
+  /** Directory renames, from → to, for finding the renames they imply. */
+  const dirs = new Map<string, string>();
+  const renames: { from: string; to: string; was: ListingEntry; is: ListingEntry }[] = [];
+  for (const { entry: is } of added) {
+    const was = goneByInode.get(inode(is));
+    if (was === undefined || addedByInode.get(inode(is)) === undefined) continue;
+    pairedFrom.add(was);
+    pairedTo.add(is);
+    const r = { from: text(was), to: text(is), was, is };
+    renames.push(r);
+    if (is.type === 'd') dirs.set(r.from, r.to);
+  }
+  // A file replaced in place by another that came from nowhere else is an update, reported once.
+  for (const g of gone) if (!pairedFrom.has(g.entry) && !g.inPlace) deletes.push({ path: text(g.entry), kind: 'delete' });
+  for (const r of renames) {
+    if (!impliedBy(dirs, r.from, r.to)) renamed.push({ path: r.to, kind: 'rename', from: r.from });
+    if (r.is.type !== 'd' && contentDiffers(r.was, r.is)) news.push({ path: r.to, kind: 'update' });
+  }
+  for (const n of added) if (!pairedTo.has(n.entry)) news.push({ path: text(n.entry), kind: n.inPlace ? 'update' : 'create' });
+  return [...deletes, ...renamed, ...news];
+}
+/** Whether a renamed directory above `from` took it to `to` under the same name. */
+function impliedBy(dirs: ReadonlyMap<string, string>, from: string, to: string): boolean {
+  for (let i = from.lastIndexOf('/'); i > 0; i = from.lastIndexOf('/', i - 1)) {
+    const parentTo = dirs.get(from.slice(0, i));
+    if (parentTo !== undefined) return to === parentTo + from.slice(i);
+  }
+  return false;
+}

@@ -1,0 +1,127 @@
+/** src/watch/listing.ts and snapshot.ts: real find and sort on a real tree, then the diff. */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFile, link, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { writeListing, pruneExpression } from '../../src/watch/listing.js';
+import { isListing, readListing } from '../../src/watch/listing-read.js';
+import { changesSinceSnapshot, writeTreeSnapshot } from '../../src/watch/snapshot.js';
+import type { ChangeEvent } from '../../src/watch/change-source.js';
+
+let dir = '';
+let n = 0;
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'gsyncd-listing-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A fresh master and state directory; `make` fills the master before the snapshot. */
+async function tree(make: (m: string) => Promise<void>): Promise<{ m: string; snap: string }> {
+  const m = path.join(dir, `m${String(++n)}`);
+  await mkdir(m);
+  await make(m);
+  const snap = path.join(dir, `snap${String(n)}`);
+  await writeTreeSnapshot(m, snap, []);
+  return { m, snap };
+}
+
+const shown = (events: readonly ChangeEvent[]): string[] => events.map((e) => `${e.kind} ${e.from === undefined ? '' : `${e.from} -> `}${e.path}`).sort();
+
+describe('writeListing', () => {
+  it('lists every entry once, sorted by bytes, with type and size, names with spaces and newlines whole', async () => {
+    const { snap } = await tree(async (m) => {
+      await mkdir(path.join(m, 'a/b'), { recursive: true });
+      await writeFile(path.join(m, 'a/b/f'), 'hello');
+      await writeFile(path.join(m, 'a-b'), '');
+      await writeFile(path.join(m, 'two words\nand a line'), 'xy');
+      await symlink('a/b/f', path.join(m, 'link'));
+    });
+    const rows: string[] = [];
+    for await (const e of readListing(snap)) rows.push(`${e.type} ${e.size} ${JSON.stringify(e.key.toString())}`);
+    assert.deepEqual(rows, ['d 4096 "a"', 'f 0 "a-b"', 'd 4096 "a/b"', 'f 5 "a/b/f"', 'l 5 "link"', 'f 2 "two words\\nand a line"']);
+  });
+
+  it('leaves out the directories the filters exclude whole, anchored or anywhere', async () => {
+    const m = path.join(dir, 'pruned');
+    for (const d of ['node_modules/x', 'src/node_modules', 'build/out', 'src/build', 'a/cache/keep']) await mkdir(path.join(m, d), { recursive: true });
+    await writeFile(path.join(m, 'src/node_modules/f'), '');
+    const file = path.join(dir, 'pruned.listing');
+    await writeListing(m, file, ['node_modules', '/build', 'cache/keep']);
+    const rows: string[] = [];
+    for await (const e of readListing(file)) rows.push(e.key.toString());
+    assert.deepEqual(rows, ['a', 'a/cache', 'src', 'src/build']);
+    assert.deepEqual(pruneExpression([]), []);
+  });
+
+  it('refuses a tree it cannot list, and leaves no listing behind', async () => {
+    const file = path.join(dir, 'missing.listing');
+    await assert.rejects(writeListing(path.join(dir, 'no-such-dir'), file, []), /find in .*no-such-dir could not start/);
+    assert.equal(await isListing(file), false);
+  });
+
+  it('tells a listing from a file of another format', async () => {
+    const other = path.join(dir, 'parcel-snapshot');
+    await writeFile(other, 'binary\0of another kind');
+    assert.equal(await isListing(other), false);
+    await assert.rejects(readListing(other).next(), /is not a gsyncd listing/);
+  });
+});
+
+describe('changesSinceSnapshot', () => {
+  it('reports a renamed file and a renamed directory as one rename each', async () => {
+    const { m, snap } = await tree(async (t) => {
+      await mkdir(path.join(t, 'dir/sub'), { recursive: true });
+      for (const f of ['dir/1', 'dir/2', 'dir/sub/3', 'file']) await writeFile(path.join(t, f), f);
+    });
+    await rename(path.join(m, 'dir'), path.join(m, 'moved'));
+    await rename(path.join(m, 'file'), path.join(m, 'moved/sub/file'));
+    assert.deepEqual(shown(await changesSinceSnapshot(m, snap, [])), ['rename dir -> moved', 'rename file -> moved/sub/file']);
+  });
+
+  it('reports edits after a rename as an update at the new name', async () => {
+    const { m, snap } = await tree((t) => writeFile(path.join(t, 'a'), 'one'));
+    await rename(path.join(m, 'a'), path.join(m, 'b'));
+    await appendFile(path.join(m, 'b'), ' two');
+    assert.deepEqual(shown(await changesSinceSnapshot(m, snap, [])), ['rename a -> b', 'update b']);
+  });
+
+  it('renames names with newlines and names that are not UTF-8 (the latter shown with U+FFFD)', async () => {
+    const bad = Buffer.from([0x6e, 0xe9, 0xff]);
+    const { m, snap } = await tree(async (t) => {
+      await writeFile(path.join(t, 'line\nbreak'), 'x');
+      await writeFile(Buffer.concat([Buffer.from(`${t}/`), bad]), 'y');
+    });
+    await rename(path.join(m, 'line\nbreak'), path.join(m, 'other\nline'));
+    await rename(Buffer.concat([Buffer.from(`${m}/`), bad]), Buffer.concat([Buffer.from(`${m}/`), bad, Buffer.from('2')]));
+    assert.deepEqual(shown(await changesSinceSnapshot(m, snap, [])), ['rename line\nbreak -> other\nline', 'rename n\uFFFD\uFFFD -> n\uFFFD\uFFFD2']);
+  });
+
+  it('reports a move out of the tree as a delete and a move in as a create', async () => {
+    const outside = path.join(dir, 'outside');
+    await mkdir(path.join(outside, 'in/deep'), { recursive: true });
+    const { m, snap } = await tree((t) => writeFile(path.join(t, 'leaving'), 'x'));
+    await rename(path.join(m, 'leaving'), path.join(outside, 'left'));
+    await rename(path.join(outside, 'in'), path.join(m, 'arrived'));
+    assert.deepEqual(shown(await changesSinceSnapshot(m, snap, [])), ['create arrived', 'create arrived/deep', 'delete leaving']);
+  });
+
+  it('keeps hard links as they are: a new link is a create, never a rename', async () => {
+    const { m, snap } = await tree((t) => writeFile(path.join(t, 'a'), 'x'));
+    await link(path.join(m, 'a'), path.join(m, 'b'));
+    assert.deepEqual(shown(await changesSinceSnapshot(m, snap, [])), ['create b']);
+  });
+
+  it('finds nothing in a tree that did not change, and leaves no scan behind', async () => {
+    const { m, snap } = await tree(async (t) => {
+      await mkdir(path.join(t, 'd'));
+      await writeFile(path.join(t, 'd/f'), 'x');
+    });
+    assert.deepEqual(await changesSinceSnapshot(m, snap, []), []);
+    const left = (await readFile(snap)).length;
+    assert.ok(left > 0);
+    assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.scan')), []);
+  });
+});
