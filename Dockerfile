@@ -14,9 +14,10 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
 COPY tsconfig.json ./
+COPY scripts/bundle.ts ./scripts/
 COPY src ./src
-# `npm run build` is tsc alone (no tests, no lint); with only src/ copied in, tsc finds
-# nothing of test/ or bench/ to compile.
+# `npm run build` is tsc, then esbuild's bundle of the CLI (no tests, no lint); with only
+# src/ and the bundler copied in, tsc finds nothing of test/ or bench/ to compile.
 RUN npm run build
 
 # The production dependencies, installed from the lock file on their own: `npm prune` would
@@ -44,11 +45,11 @@ RUN useradd --uid 10001 --user-group --create-home --home-dir /home/gsyncd --she
  && install -d -o gsyncd -g gsyncd -m 0750 /var/lib/gsyncd
 
 WORKDIR /opt/gsyncd
-# Only what runs: the compiled code (not the tests), the shim, the config template, and the
-# production dependencies. package.json is read for the version.
+# Only what runs: the bundled code (not the tests), the shim, the config template, and the
+# production dependencies (@parcel/watcher is loaded from them; the rest is in the bundle). package.json is read for the version.
 COPY --from=build /src/package.json ./
 COPY --from=deps /src/node_modules ./node_modules
-COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/dist/bundle ./dist/bundle
 COPY bin ./bin
 COPY conf ./conf
 RUN ln -s /opt/gsyncd/bin/gsyncd /usr/local/bin/gsyncd

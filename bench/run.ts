@@ -111,11 +111,11 @@ async function main(opts: BenchOptions): Promise<number> {
       results.peers.lsyncd = await runPeer(lsyncdPeer('lsyncd', 0, sshd), plan, ctx);
     }
     if (opts.only.has('gsyncd')) {
-      if (existsSync(join(repoRoot, 'dist/src/cli/main.js'))) {
+      if (existsSync(join(repoRoot, 'dist/bundle/cli/main.js'))) {
         const spec = gsyncdPeer(sshd, { remoteGsyncd: opts.remoteGsyncd, extraArgs: opts.gsyncdArgs });
         results.peers.gsyncd = await runPeer(spec, plan, ctx);
       } else {
-        const msg = `${gsyncdBin}: dist/src/cli/main.js is not built (npm run build)`;
+        const msg = `${gsyncdBin}: dist/bundle/cli/main.js is not built (npm run build)`;
         log(`gsyncd: skipped: ${msg}`);
         results.peers.gsyncd = { name: 'gsyncd', errors: [msg], logFile: '-' };
       }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole suite, as CI runs it: build, lint, then every test with Node's test runner.
-#   1. tsc builds src/ and the tests into dist/;
+#   1. tsc builds src/ and the tests into dist/, and esbuild bundles the CLI (scripts/bundle.ts);
 #   2. eslint starts beside the tests (its CPU overlaps their waits); its report follows theirs;
 #   3. test/serial/ runs alone: it changes something machine-wide for a moment (the kernel's
 #      inotify event queue length) that other tests' watchers would feel;
@@ -20,7 +20,7 @@ esac
 
 scripts/ensure-deps.sh || exit 1
 rm -rf dist
-npx tsc -p tsconfig.json || exit 1
+npx tsc -p tsconfig.json && node dist/scripts/bundle.js || exit 1
 if $unit_only; then
   exec node --test --test-reporter=spec dist/test/unit/
 fi

@@ -132,8 +132,8 @@ describe('the container image', { skip: imageTestsSkipReason() }, () => {
     try {
       const app = path.join(root, 'opt/gsyncd');
       assert.deepEqual((await readdir(app)).sort(), ['bin', 'conf', 'dist', 'node_modules', 'package.json']);
-      assert.deepEqual(await readdir(path.join(app, 'dist')), ['src']);
-      assert.ok(existsSync(path.join(app, 'dist/src/cli/main.js')));
+      assert.deepEqual(await readdir(path.join(app, 'dist')), ['bundle']);
+      assert.ok(existsSync(path.join(app, 'dist/bundle/cli/main.js')));
       for (const dependency of Object.keys(pkg.dependencies)) {
         assert.ok(existsSync(path.join(app, 'node_modules', dependency, 'package.json')), `${dependency} is missing`);
       }

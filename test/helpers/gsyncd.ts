@@ -97,8 +97,8 @@ export class GsyncdProcess {
   readonly #unwatch: () => void;
 
   constructor(args: readonly string[], stateDir: string, ownsStateDir: boolean, options: StartOptions) {
-    if (!existsSync(path.join(repoRoot, 'dist', 'src', 'cli', 'main.js'))) {
-      throw new Error(`the CLI is not built (${repoRoot}dist/src/cli/main.js missing): run npm run build`);
+    if (!existsSync(path.join(repoRoot, 'dist', 'bundle', 'cli', 'main.js'))) {
+      throw new Error(`the CLI is not built (${repoRoot}dist/bundle/cli/main.js missing): run npm run build`);
     }
     this.stateDir = stateDir;
     this.#ownsStateDir = ownsStateDir;
