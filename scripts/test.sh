@@ -4,7 +4,9 @@
 #   2. eslint starts beside the tests (its CPU overlaps their waits); its report follows theirs;
 #   3. test/serial/ runs alone: it changes something machine-wide for a moment (the kernel's
 #      inotify event queue length) that other tests' watchers would feel;
-#   4. test/unit/ and test/e2e/ run three files at a time.
+#   4. the rest runs five files at a time (half of the time they wait on sessions, ssh and
+#      rsync), in path order, which puts the longest first: container/ (the image),
+#      differential/ (gsyncd against rsync on every rule set), then e2e/ and unit/.
 # As root it mounts filesystems, makes network and user namespaces and builds the container
 # image; elsewhere those tests are skipped with a message. Usage: scripts/test.sh [--unit]
 #   --unit  only build and run test/unit/ (under a minute)
@@ -32,7 +34,7 @@ lint=$!
 
 status=0
 node --test --test-reporter=spec dist/test/serial/ || status=1
-node --test --test-concurrency=3 --test-reporter=spec dist/test/unit/ dist/test/e2e/ || status=1
+node --test --test-concurrency=5 --test-reporter=spec dist/test/container/ dist/test/differential/ dist/test/e2e/ dist/test/unit/ || status=1
 
 if ! wait "$lint"; then
   echo "eslint found problems:" >&2

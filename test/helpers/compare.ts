@@ -2,6 +2,8 @@
 // dry run (content by checksum, types, modes, times, owners, links, hard links) and
 // `diff -r --no-dereference` (content and link targets).
 import assert from 'node:assert/strict';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import path from 'node:path';
 import { exec } from './exec.js';
 import { pollUntil } from './wait.js';
 
@@ -53,17 +55,60 @@ export async function assertMirrored(master: string, slave: string, options: Mir
   assert.equal(differences, '', `slave ${slave} does not mirror master ${master}:\n${differences}`);
 }
 
-/** Polls until the slave mirrors the master (live tests), then asserts it. */
+/**
+ * One entry's look from lstat: type and size, link target and, `withAttributes`, what rsync -a
+ * would also find different (mode, owner, whole-second mtime). Content is left to the full check.
+ */
+async function look(file: string, withAttributes: boolean): Promise<string | undefined> {
+  try {
+    const st = await lstat(file);
+    const target = st.isSymbolicLink() ? await readlink(file) : '';
+    const shape = `${String(st.mode & 0o170000)} ${st.isFile() ? String(st.size) : '-'} ${target}`;
+    return withAttributes ? `${shape} ${String(st.mode)} ${String(st.uid)}:${String(st.gid)} ${String(Math.floor(st.mtimeMs / 1000))}` : shape;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether two trees already look alike, by lstat alone: no process started. While a mirror
+ * converges, a poll then costs a walk instead of a checksumming rsync (and a diff): process
+ * starts from the test process and every byte read, four times a second.
+ */
+export async function looksAlike(a: string, b: string, withAttributes: boolean): Promise<boolean> {
+  if ((await look(a, withAttributes)) !== (await look(b, withAttributes))) return false;
+  const [inA, inB] = await Promise.all([readdir(a).catch(() => undefined), readdir(b).catch(() => undefined)]);
+  if (inA === undefined || inB === undefined) return inA === inB;
+  if (inA.length !== inB.length) return false;
+  const names = new Set(inB);
+  for (const name of inA) {
+    if (!names.has(name)) return false;
+    if (!(await looksAlike(path.join(a, name), path.join(b, name), withAttributes))) return false;
+  }
+  return true;
+}
+
+/**
+ * Polls until the slave mirrors the master (live tests), then asserts it. The checks are
+ * those of mirrorDifferences; a walk by lstat comes first and lets the full check run only
+ * when the trees look alike (without excludes or extraneous files, whose walk would differ).
+ * The full check runs once more at the deadline, whatever the walk said.
+ */
 export async function waitForMirror(
   master: string,
   slave: string,
   timeoutMs: number,
   options: MirrorOptions = {},
 ): Promise<void> {
+  const walkFirst = (options.exclude ?? []).length === 0 && options.allowExtraneous !== true;
   let last = '';
   try {
     await pollUntil(
       async () => {
+        if (walkFirst && !(await looksAlike(master, slave, true))) {
+          last = '(the trees differ by lstat: type, size, mode, owner, mtime or link target)';
+          return undefined;
+        }
         last = await mirrorDifferences(master, slave, options);
         return last === '' ? true : undefined;
       },
@@ -71,6 +116,8 @@ export async function waitForMirror(
       { timeoutMs, intervalMs: 250 },
     );
   } catch (error: unknown) {
+    last = await mirrorDifferences(master, slave, options);
+    if (last === '') return;
     assert.fail(`${error instanceof Error ? error.message : String(error)}; last differences:\n${last}`);
   }
 }

@@ -62,15 +62,24 @@ export function predictedTree(master: string, m: Matcher): string[] {
   return listTree(master).filter((p) => m.verdict(p.replace(/\/$/, ''), p.endsWith('/')) === 'include');
 }
 
-/** Polls until `differences()` is empty; fails with the last differences. */
-export async function converge(differences: () => Promise<string>, what: string, timeoutMs: number): Promise<void> {
+/**
+ * Polls `differences` until empty. `looksDone`, when given, is a cheap test that must pass
+ * before `differences` runs (compare.ts looksAlike); at the deadline `differences` decides.
+ */
+export async function converge(differences: () => Promise<string>, what: string, timeoutMs: number, looksDone?: () => Promise<boolean>): Promise<void> {
   let last = '';
-  await pollUntil(
-    async () => {
-      last = await differences();
-      return last === '' ? true : undefined;
-    },
-    () => `${what}; last differences:\n${last}`,
-    { timeoutMs, intervalMs: 250 },
-  );
+  try {
+    await pollUntil(
+      async () => {
+        if (looksDone && !(await looksDone())) return undefined;
+        last = await differences();
+        return last === '' ? true : undefined;
+      },
+      () => what,
+      { timeoutMs, intervalMs: 250 },
+    );
+  } catch (e) {
+    last = await differences();
+    if (last !== '') throw new Error(`${e instanceof Error ? e.message : String(e)}; last differences:\n${last}`);
+  }
 }
