@@ -3,7 +3,7 @@
  * (`ssh -M -N`, no ControlPersist), so it never outlives gsyncd's clean exit; rsync's ssh
  * joins it with ControlMaster=no, and falls back to its own connection if it is gone.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, watch } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -113,7 +113,12 @@ export class SshMaster {
       if (up && !this.stopRequested && this.child === child) this.onLost?.(this.lastError);
     });
     const deadline = Date.now() + timeoutMs;
+    const exited = child.then(() => undefined);
     while (Date.now() < deadline) {
+      if (!this.alive()) throw new Error(this.lastError);
+      // ssh binds the control socket once the connection is authenticated: wait for that
+      // (an inotify event, no process), then ask the master itself.
+      await Promise.race([socketIn(path.dirname(this.controlPath), path.basename(this.controlPath), deadline - Date.now()), exited]);
       if (!this.alive()) throw new Error(this.lastError);
       if (await this.check()) {
         up = true;
@@ -157,4 +162,38 @@ export class SshMaster {
     if (this.dir !== undefined) await rm(this.dir, { recursive: true, force: true });
     this.dir = undefined;
   }
+}
+
+/**
+ * Resolves once `name` exists in `dir`, or after `ms`. The directory is watched before the
+ * name is looked for, so a socket bound in between is not missed; where it cannot be
+ * watched, it is looked for every 50 ms.
+ */
+function socketIn(dir: string, name: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let watcher: ReturnType<typeof watch> | undefined;
+    let poll: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      watcher?.close();
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    try {
+      watcher = watch(dir, (_event, changed) => {
+        if (changed === name) done();
+      });
+      watcher.on('error', () => {
+        poll ??= setInterval(() => {
+          if (existsSync(path.join(dir, name))) done();
+        }, 50);
+      });
+    } catch {
+      poll = setInterval(() => {
+        if (existsSync(path.join(dir, name))) done();
+      }, 50);
+    }
+    if (existsSync(path.join(dir, name))) done();
+  });
 }
