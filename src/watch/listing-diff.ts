@@ -43,41 +43,73 @@ interface Unmatched {
   readonly inPlace: boolean;
 }
 
-export async function diffListings(before: AsyncIterable<ListingEntry>, after: AsyncIterable<ListingEntry>): Promise<ChangeEvent[]> {
+/** Walks a stream of batches entry by entry, awaiting only when a batch is used up. */
+class Cursor {
+  private batch: readonly ListingEntry[] = [];
+  private i = 0;
+  private readonly it: AsyncIterator<readonly ListingEntry[]>;
+
+  constructor(batches: AsyncIterable<readonly ListingEntry[]>) {
+    this.it = batches[Symbol.asyncIterator]();
+  }
+
+  /** The next entry of the current batch, or undefined when it is used up (then: refill). */
+  step(): ListingEntry | undefined {
+    return this.batch[++this.i];
+  }
+
+  /** The first entry of the next batch that has one, or undefined at the end. */
+  async refill(): Promise<ListingEntry | undefined> {
+    for (;;) {
+      const r = await this.it.next();
+      if (r.done === true) return undefined;
+      this.batch = r.value;
+      this.i = 0;
+      if (this.batch.length > 0) return this.batch[0];
+    }
+  }
+}
+
+/** A copy of the entry whose key no longer points into its batch's buffer. */
+const kept = (e: ListingEntry): ListingEntry => ({ ...e, key: Buffer.from(e.key) });
+
+export async function diffListings(before: AsyncIterable<readonly ListingEntry[]>, after: AsyncIterable<readonly ListingEntry[]>): Promise<ChangeEvent[]> {
   const updates: ChangeEvent[] = [];
   const gone: Unmatched[] = [];
   const added: Unmatched[] = [];
   const goneByInode: ByInode = new Map();
   const addedByInode: ByInode = new Map();
-  const b = before[Symbol.asyncIterator]();
-  const a = after[Symbol.asyncIterator]();
-  let x = await b.next();
-  let y = await a.next();
-  while (!x.done || !y.done) {
-    const order = x.done ? 1 : y.done ? -1 : Buffer.compare(x.value.key, y.value.key);
-    if (order < 0 && !x.done) {
-      gone.push({ entry: x.value, inPlace: false });
-      note(goneByInode, x.value);
-      x = await b.next();
-    } else if (order > 0 && !y.done) {
-      added.push({ entry: y.value, inPlace: false });
-      note(addedByInode, y.value);
-      y = await a.next();
-    } else if (!x.done && !y.done) {
-      const was = x.value;
-      const is = y.value;
-      if (inode(was) !== inode(is)) {
+  const b = new Cursor(before);
+  const a = new Cursor(after);
+  let x = await b.refill();
+  let y = await a.refill();
+  while (x !== undefined || y !== undefined) {
+    const order = x === undefined ? 1 : y === undefined ? -1 : Buffer.compare(x.key, y.key);
+    if (order < 0 && x !== undefined) {
+      const was = kept(x);
+      gone.push({ entry: was, inPlace: false });
+      note(goneByInode, was);
+      x = b.step() ?? (await b.refill());
+    } else if (order > 0 && y !== undefined) {
+      const is = kept(y);
+      added.push({ entry: is, inPlace: false });
+      note(addedByInode, is);
+      y = a.step() ?? (await a.refill());
+    } else if (x !== undefined && y !== undefined) {
+      if (inode(x) !== inode(y)) {
         // Another entry under the same name: either may have been renamed from or to elsewhere.
-        const inPlace = was.type === is.type && is.type !== 'd';
+        const inPlace = x.type === y.type && y.type !== 'd';
+        const was = kept(x);
+        const is = kept(y);
         gone.push({ entry: was, inPlace });
         added.push({ entry: is, inPlace });
         note(goneByInode, was);
         note(addedByInode, is);
-      } else if (is.type !== 'd' && contentDiffers(was, is)) {
-        updates.push({ path: text(is), kind: 'update' });
+      } else if (y.type !== 'd' && contentDiffers(x, y)) {
+        updates.push({ path: text(y), kind: 'update' });
       }
-      x = await b.next();
-      y = await a.next();
+      x = b.step() ?? (await b.refill());
+      y = a.step() ?? (await a.refill());
     }
   }
   return [...pairRenames(gone, added, goneByInode, addedByInode), ...updates];

@@ -25,27 +25,38 @@ function parse(record: Buffer, file: string): ListingEntry {
   return { dev, ino, type, size, mtime, key: record.subarray(start) };
 }
 
-export async function* readListing(file: string): AsyncGenerator<ListingEntry> {
+/**
+ * The entries of a listing, a read's worth at a time (a megabyte): the diff walks each batch
+ * without awaiting per entry. An entry's key is a view into the batch's buffer: whoever keeps
+ * an entry past its batch copies the key (listing-diff.ts keeps).
+ */
+export async function* readListingBatches(file: string): AsyncGenerator<ListingEntry[]> {
   let rest: Buffer = Buffer.alloc(0);
   let header = true;
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     const buf = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+    const batch: ListingEntry[] = [];
     let start = 0;
     for (let end = buf.indexOf(0, start); end >= 0; end = buf.indexOf(0, start)) {
-      // Copied out of the chunk: an entry kept for rename pairing must not pin a megabyte.
-      const record = Buffer.from(buf.subarray(start, end));
+      const record = buf.subarray(start, end);
       start = end + 1;
       if (header) {
         if (record.toString('latin1') !== LISTING_HEADER) throw new ListingFormatError(`${file} is not a gsyncd listing`);
         header = false;
         continue;
       }
-      yield parse(record, file);
+      batch.push(parse(record, file));
     }
     rest = buf.subarray(start);
+    if (batch.length > 0) yield batch;
   }
   if (header) throw new ListingFormatError(`${file} is not a gsyncd listing`);
   if (rest.length > 0) throw new ListingFormatError(`${file} ends in the middle of a record`);
+}
+
+/** The entries of a listing one by one. */
+export async function* readListing(file: string): AsyncGenerator<ListingEntry> {
+  for await (const batch of readListingBatches(file)) yield* batch;
 }
 
 /** Whether `file` is a listing this gsyncd can read (its header), without reading further. */

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import type { ChangeEvent } from './change-source.js';
 import { writeListing } from './listing.js';
 import { diffListings } from './listing-diff.js';
-import { readListing } from './listing-read.js';
+import { readListingBatches } from './listing-read.js';
 
 let scans = 0;
 
@@ -21,7 +21,7 @@ export async function changesSinceSnapshot(root: string, file: string, ignoredDi
   const now = `${file}.scan-${String(++scans)}`;
   await writeListing(root, now, ignoredDirNames);
   try {
-    return await diffListings(readListing(file), readListing(now));
+    return await diffListings(readListingBatches(file), readListingBatches(now));
   } finally {
     await rm(now, { force: true });
   }

@@ -6,13 +6,16 @@ import type { ChangeEvent } from '../../src/watch/change-source.js';
 
 type Row = [path: string, ino: number, type?: string, size?: number, mtime?: string];
 
-function entries(rows: readonly Row[]): AsyncIterable<ListingEntry> {
+/** The rows sorted as a listing is, in batches of two: the merge crosses batch boundaries. */
+function entries(rows: readonly Row[]): AsyncIterable<readonly ListingEntry[]> {
   const list = rows
     .map(([p, ino, type = 'f', size = 1, mtime = '1.0']) => ({ key: Buffer.from(p), dev: '7', ino: String(ino), type, size: String(size), mtime }))
     .sort((a, b) => Buffer.compare(a.key, b.key));
+  const batches: ListingEntry[][] = [];
+  for (let i = 0; i < list.length; i += 2) batches.push(list.slice(i, i + 2));
   return {
     [Symbol.asyncIterator]: () => {
-      const it = list[Symbol.iterator]();
+      const it = batches[Symbol.iterator]();
       return { next: () => Promise.resolve(it.next()) };
     },
   };
