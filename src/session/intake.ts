@@ -7,7 +7,7 @@ import type { Options } from '../config/options.js';
 import type { Matcher } from '../filter/matcher.js';
 import type { Logger } from '../log/logger.js';
 import { parentOf } from '../sync/paths.js';
-import type { ChangeEvent, ChangeHandlers } from '../watch/change-source.js';
+import { withoutRename, type ChangeEvent, type ChangeHandlers } from '../watch/change-source.js';
 import { SETTLE_MS } from './history.js';
 import type { SessionQueue } from './queue.js';
 
@@ -74,10 +74,9 @@ export class Intake {
   /** One change as the watcher reports it; `origin`: when it may have happened at the earliest. */
   queueEvent(e: ChangeEvent, origin: number): void {
     const { matcher, queue } = this.d;
-    if (e.kind === 'rename' && e.from !== undefined) {
+    if (e.kind === 'rename') {
       // Sent as a delete and a new entry: the slave does not replay renames yet.
-      this.queueEvent({ path: e.from, kind: 'delete' }, origin);
-      this.queueEvent({ path: e.path, kind: 'create' }, origin);
+      for (const half of withoutRename(e)) this.queueEvent(half, origin);
       return;
     }
     this.d.changed(e.path);

@@ -10,7 +10,7 @@ import type { Options } from '../config/options.js';
 import type { Matcher } from '../filter/matcher.js';
 import type { Logger } from '../log/logger.js';
 import type { Entry } from '../sync/change-set.js';
-import type { ChangeEvent } from '../watch/change-source.js';
+import { withoutRename, type ChangeEvent } from '../watch/change-source.js';
 import { changesSinceSnapshot, writeTreeSnapshot } from '../watch/snapshot.js';
 import type { FailedPaths } from './failed-paths.js';
 import { SETTLE_MS, Snapshotter } from './history.js';
@@ -105,7 +105,9 @@ export class Snapshots {
   async reconcile(): Promise<number> {
     const against = await this.base();
     if (against === undefined) return 0;
-    const events = await changesSinceSnapshot(this.d.master, against, this.d.matcher.ignoredDirNames);
+    // A rename's halves are judged apart: the watcher may have reported (and gsyncd sent)
+    // the new name while the event of the old one's removal was dropped.
+    const events = (await changesSinceSnapshot(this.d.master, against, this.d.matcher.ignoredDirNames)).flatMap(withoutRename);
     const missed: ChangeEvent[] = [];
     for (const e of events) {
       // Excluded paths are never sent (their directory's own change is an event of its own).

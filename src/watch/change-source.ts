@@ -37,6 +37,17 @@ export interface WatchOptions {
   readonly pollIntervalMs: number;
 }
 
+/**
+ * A rename as the delete of its old path and the creation of its new one (a directory's with
+ * all below it): what is sent while the slave does not replay renames, and how each half is
+ * judged sent or not.
+ */
+export const withoutRename = (e: ChangeEvent): ChangeEvent[] => {
+  if (e.kind !== 'rename') return [e];
+  const created: ChangeEvent = { path: e.path, kind: 'create' };
+  return e.from === undefined ? [created] : [{ path: e.from, kind: 'delete' }, created];
+};
+
 /** Absolute path under root → relative path. */
 export const relativeTo = (root: string, abs: string): string | undefined => {
   if (abs === root) return '';

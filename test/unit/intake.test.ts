@@ -240,6 +240,14 @@ describe('Intake: events', () => {
     assert.deepEqual(r.changes.snapshot().map((e) => [e.path, e.recursive, e.origin]), [['a', false, 42]]);
     assert.equal(r.kicks(), 0, 'its caller kicks');
   });
+
+  it('queues a rename as the delete of the old path and the new path whole, each under the rules', async (t) => {
+    const r = await rig(t);
+    r.intake.queueEvent({ path: 'new/dir', kind: 'rename', from: 'old/dir' }, 7);
+    r.intake.queueEvent({ path: 'b.tmp', kind: 'rename', from: 'a.tmp' }, 7);
+    // The .tmp files are excluded: only the root's attributes (its mtime changed).
+    assert.deepEqual(r.queued(), [['old/dir', false], ['new/dir', true], ['', false]]);
+  });
 });
 
 describe('Intake: the watcher\'s troubles', () => {
