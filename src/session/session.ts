@@ -247,10 +247,12 @@ export class Session {
     }
   }
 
+  /**
+   * Referenced: they keep the process alive. A watcher that could place no watch (the inotify
+   * limit reached at start) holds no handle, and node exited 0 mid-session. finish() clears them.
+   */
   private every(ms: number, fn: () => void): void {
-    const t = setInterval(fn, ms);
-    t.unref();
-    this.timers.push(t);
+    this.timers.push(setInterval(fn, ms));
   }
 
   /** For /readyz: live, not Faulty, and the link to the slave up. */
