@@ -2,7 +2,7 @@
 // dry run (content by checksum, types, modes, times, owners, links, hard links) and
 // `diff -r --no-dereference` (content and link targets).
 import assert from 'node:assert/strict';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { exec } from './exec.js';
 import { pollUntil } from './wait.js';
@@ -59,10 +59,10 @@ export async function assertMirrored(master: string, slave: string, options: Mir
  * One entry's look from lstat: type and size, link target and, `withAttributes`, what rsync -a
  * would also find different (mode, owner, whole-second mtime). Content is left to the full check.
  */
-async function look(file: string, withAttributes: boolean): Promise<string | undefined> {
+function look(file: string, withAttributes: boolean): string | undefined {
   try {
-    const st = await lstat(file);
-    const target = st.isSymbolicLink() ? await readlink(file) : '';
+    const st = lstatSync(file);
+    const target = st.isSymbolicLink() ? readlinkSync(file) : '';
     const shape = `${String(st.mode & 0o170000)} ${st.isFile() ? String(st.size) : '-'} ${target}`;
     return withAttributes ? `${shape} ${String(st.mode)} ${String(st.uid)}:${String(st.gid)} ${String(Math.floor(st.mtimeMs / 1000))}` : shape;
   } catch {
@@ -70,20 +70,31 @@ async function look(file: string, withAttributes: boolean): Promise<string | und
   }
 }
 
+const namesIn = (dir: string): string[] | undefined => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * Whether two trees already look alike, by lstat alone: no process started. While a mirror
  * converges, a poll then costs a walk instead of a checksumming rsync (and a diff): process
- * starts from the test process and every byte read, four times a second.
+ * starts from the test process and every byte read, four times a second. The walk is
+ * synchronous: test trees are small, and a promise per lstat cost more than the lstat
+ * (the test runner tracks every promise's end).
  */
-export async function looksAlike(a: string, b: string, withAttributes: boolean): Promise<boolean> {
-  if ((await look(a, withAttributes)) !== (await look(b, withAttributes))) return false;
-  const [inA, inB] = await Promise.all([readdir(a).catch(() => undefined), readdir(b).catch(() => undefined)]);
+export function looksAlike(a: string, b: string, withAttributes: boolean): boolean {
+  if (look(a, withAttributes) !== look(b, withAttributes)) return false;
+  const inA = namesIn(a);
+  const inB = namesIn(b);
   if (inA === undefined || inB === undefined) return inA === inB;
   if (inA.length !== inB.length) return false;
   const names = new Set(inB);
   for (const name of inA) {
     if (!names.has(name)) return false;
-    if (!(await looksAlike(path.join(a, name), path.join(b, name), withAttributes))) return false;
+    if (!looksAlike(path.join(a, name), path.join(b, name), withAttributes)) return false;
   }
   return true;
 }
@@ -105,7 +116,7 @@ export async function waitForMirror(
   try {
     await pollUntil(
       async () => {
-        if (walkFirst && !(await looksAlike(master, slave, true))) {
+        if (walkFirst && !looksAlike(master, slave, true)) {
           last = '(the trees differ by lstat: type, size, mode, owner, mtime or link target)';
           return undefined;
         }

@@ -66,12 +66,12 @@ export function predictedTree(master: string, m: Matcher): string[] {
  * Polls `differences` until empty. `looksDone`, when given, is a cheap test that must pass
  * before `differences` runs (compare.ts looksAlike); at the deadline `differences` decides.
  */
-export async function converge(differences: () => Promise<string>, what: string, timeoutMs: number, looksDone?: () => Promise<boolean>): Promise<void> {
+export async function converge(differences: () => Promise<string>, what: string, timeoutMs: number, looksDone?: () => boolean): Promise<void> {
   let last = '';
   try {
     await pollUntil(
       async () => {
-        if (looksDone && !(await looksDone())) return undefined;
+        if (looksDone && !looksDone()) return undefined;
         last = await differences();
         return last === '' ? true : undefined;
       },
