@@ -7,8 +7,12 @@
  * dist/src/cli/, so the paths the code derives from import.meta.url (package.json, conf/)
  * hold in both. @parcel/watcher stays a package of its own: it loads a native module.
  */
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
+// Chunk names carry a hash of their content: without this, every rebuild would leave the
+// previous chunks behind, to be shipped with the package and the image.
+rmSync('dist/bundle/cli', { recursive: true, force: true });
 await build({
   entryPoints: ['dist/src/cli/main.js'],
   outdir: 'dist/bundle/cli',

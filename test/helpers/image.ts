@@ -171,7 +171,8 @@ function hostNode(): { node: string; npm: string } {
 export async function buildBaseImage(scope: Scope): Promise<string> {
   const tarball = await rootfsTarball(scope, aptMirror());
   const { node, npm } = hostNode();
-  const extraCa = process.env['NODE_EXTRA_CA_CERTS'];
+  // scripts/test.sh hands the variable on under a name of its own (see there).
+  const extraCa = process.env['GSYNCD_TEST_EXTRA_CA_CERTS'] ?? process.env['NODE_EXTRA_CA_CERTS'];
   const key = createHash('sha256').update(`${tarball}\0${node}\0${process.version}\0${extraCa ?? ''}`).digest('hex').slice(0, 12);
   const day = new Date().toISOString().slice(0, 10);
   const name = `localhost/gsyncd-test-base:${key}-${day}`;
