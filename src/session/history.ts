@@ -5,10 +5,14 @@
  * A snapshot may only be saved at a moment T when everything seen before T is on the slave:
  * the queue is empty, no batch or recheck runs, and the watcher has delivered every event of
  * a change made before T. The watcher batches events for up to half a second, so a candidate
- * is written at T and kept only if no event arrives in the second after T.
+ * is written at T and kept only if no event arrives in the second after T, and if nothing it
+ * holds differs from the last snapshot without having been sent since (a dropped event).
+ * At a clean stop the watcher is stopped first: the candidate is kept with what it holds
+ * unsent saved as pending (snapshots.ts), with no second to wait.
  */
 import type { Logger } from '../log/logger.js';
 import type { Marker, SavedState } from './saved-state.js';
+import { sleep } from './wait.js';
 
 export type CrawlDecision = { readonly kind: 'history'; readonly marker: Marker } | { readonly kind: 'full'; readonly reason: string };
 
@@ -39,10 +43,15 @@ export interface SnapshotterDeps {
   readonly intervalMs: number;
   readonly now?: () => number;
   /**
-   * Before a snapshot: queues what changed since the last one and was never sent (a dropped
-   * watcher event); returns how many paths. The snapshot then waits until they are sent.
+   * Between snapshots: a fresh listing against the last one queues what changed since and
+   * was never sent (a dropped watcher event); returns how many paths.
    */
   readonly reconcile?: () => Promise<number>;
+  /**
+   * The same for the candidate, without listing the tree again: what it holds that was never
+   * sent is queued; the candidate is kept only when that is nothing.
+   */
+  readonly checkCandidate?: () => Promise<number>;
   /** A snapshot was saved: everything before it is on the slave. */
   readonly onSaved?: () => void;
 }
@@ -60,6 +69,8 @@ const RECONCILE_WHILE_BUSY_MS = 60_000;
 
 export class Snapshotter {
   private busy = false;
+  /** A clean stop began: a periodic save waiting out its settle time gives way at once. */
+  private readonly stopping = new AbortController();
   private lastSavedAt = 0;
   /** Changes were sent since the last saved snapshot. */
   private dirty = true;
@@ -156,16 +167,17 @@ export class Snapshotter {
   private async save(t: number): Promise<boolean> {
     const started = performance.now();
     await this.d.write(this.d.saved.candidateFile);
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
-    if (this.d.lastEventAt() >= t - 100 || !this.d.idle()) {
+    await sleep(SETTLE_MS, this.stopping.signal);
+    if (this.stopping.signal.aborted || this.d.lastEventAt() >= t - 100 || !this.d.idle()) {
       await this.d.saved.discardCandidate();
       return false;
     }
     // A change that raised no event (a dropped one, a directory past the inotify limit) made
-    // before the candidate was written would be in it as if sent: the scan, made after the
-    // write and against the last confirmed snapshot, must find nothing unsent.
-    const reconcile = this.d.reconcile;
-    if (reconcile && (await this.runReconcile(this.now(), reconcile)) > 0) {
+    // before the candidate was written would be in it as if sent: the candidate against the
+    // last confirmed snapshot must show nothing unsent. (It serves as this moment's
+    // reconciliation: what changed after the candidate is found against it next time.)
+    const check = this.d.checkCandidate;
+    if (check && (await this.runReconcile(this.now(), check)) > 0) {
       await this.d.saved.discardCandidate();
       return false;
     }
@@ -178,12 +190,9 @@ export class Snapshotter {
     return true;
   }
 
-  /**
-   * At a clean stop, while still watching: writes a candidate at T; the caller then keeps
-   * watching long enough for events of changes before T to arrive, queues them, and saves
-   * the queue as the pending set before calling `confirmFinal`.
-   */
-  async beginFinal(): Promise<Date> {
+  /** At a clean stop, the watcher stopped and the batches drained: the candidate, written now. */
+  async writeFinal(): Promise<Date> {
+    this.stopping.abort();
     while (this.busy) await new Promise((r) => setTimeout(r, 50));
     this.busy = true;
     const at = new Date(this.now());

@@ -274,12 +274,9 @@ export class Session {
       void this.life.fire({ type: 'stop' });
     }
     for (const t of this.timers) clearInterval(t);
-    // A clean stop while live saves a snapshot, taken while still watching; never while the
-    // master root is gone (an empty tree would read as everything deleted).
-    const final =
-      code === ExitCode.ok && this.sending && !this.killing.signal.aborted && (await this.guard.problem()) === undefined
-        ? await this.snapshots?.beginFinal(this.killing.signal)
-        : undefined;
+    // A clean stop while live saves a snapshot once drained; never while the master root is
+    // gone (an empty tree would read as everything deleted).
+    const saveFinal = code === ExitCode.ok && this.sending && !this.killing.signal.aborted && (await this.guard.problem()) === undefined;
     await this.p.source?.stop().catch((e: unknown) => {
       logger.warn('could not stop the watcher', { error: String(e) });
     });
@@ -289,7 +286,7 @@ export class Session {
       await this.scheduler.whenIdle();
     }
     this.killing.abort();
-    if (final !== undefined) await this.snapshots?.endFinal(final, () => this.changes.snapshot());
+    if (saveFinal) await this.snapshots?.saveFinal(() => this.changes.snapshot());
     await this.p.link?.close().catch(() => undefined);
     await this.p.ssh?.close().catch(() => undefined);
     this.queue.showPending();

@@ -11,13 +11,12 @@ import type { Matcher } from '../filter/matcher.js';
 import type { Logger } from '../log/logger.js';
 import type { Entry } from '../sync/change-set.js';
 import { withoutRename, type ChangeEvent } from '../watch/change-source.js';
-import { changesSinceSnapshot, writeTreeSnapshot } from '../watch/snapshot.js';
+import { changesBetween, changesSinceSnapshot, writeTreeSnapshot } from '../watch/snapshot.js';
 import type { FailedPaths } from './failed-paths.js';
-import { SETTLE_MS, Snapshotter } from './history.js';
+import { Snapshotter } from './history.js';
 import type { SessionQueue } from './queue.js';
 import type { Marker, SavedState } from './saved-state.js';
 import { SentSince } from './sent-since.js';
-import { sleep } from './wait.js';
 
 export interface SnapshotsDeps {
   readonly saved: SavedState;
@@ -72,6 +71,7 @@ export class Snapshots {
       marker: this.d.marker,
       intervalMs: this.d.options.snapshotInterval * 1000,
       reconcile: () => this.reconcile(),
+      checkCandidate: () => this.checkCandidate(),
       onSaved: () => {
         this.sentSince.clear();
       },
@@ -105,11 +105,29 @@ export class Snapshots {
   async reconcile(): Promise<number> {
     const against = await this.base();
     if (against === undefined) return 0;
+    return this.queueUnsent(await changesSinceSnapshot(this.d.master, against, this.d.matcher.ignoredDirNames), 'missed');
+  }
+
+  /**
+   * The candidate snapshot against the last one: a change it holds that was never sent
+   * would be taken for sent if it were kept. Those are queued (the candidate is then not kept).
+   */
+  private async checkCandidate(): Promise<number> {
+    const against = await this.base();
+    if (against === undefined) return 0;
+    return this.queueUnsent(await changesBetween(against, this.d.saved.candidateFile), 'missed');
+  }
+
+  /**
+   * Queues the changes that no run sent since they were made. While live they are events the
+   * watcher dropped (a warning); at a stop, changes whose events had not arrived yet or that
+   * were made after the watcher stopped (they join the pending set).
+   */
+  private async queueUnsent(changes: readonly ChangeEvent[], when: 'missed' | 'stop'): Promise<number> {
+    const unsent: ChangeEvent[] = [];
     // A rename's halves are judged apart: the watcher may have reported (and gsyncd sent)
     // the new name while the event of the old one's removal was dropped.
-    const events = (await changesSinceSnapshot(this.d.master, against, this.d.matcher.ignoredDirNames)).flatMap(withoutRename);
-    const missed: ChangeEvent[] = [];
-    for (const e of events) {
+    for (const e of changes.flatMap(withoutRename)) {
       // Excluded paths are never sent (their directory's own change is an event of its own).
       // Failed paths are known and listed: they wait for a change of their own.
       if (this.d.queue.has(e.path) || this.d.failed.has(e.path) || this.d.matcher.verdictUntyped(e.path) === 'exclude') continue;
@@ -117,13 +135,14 @@ export class Snapshots {
         (st) => st.ctimeMs,
         () => undefined,
       );
-      if (!this.sentSince.covers(e.path, changedAt)) missed.push(e);
+      if (!this.sentSince.covers(e.path, changedAt)) unsent.push(e);
     }
-    if (missed.length === 0) return 0;
-    this.d.logger.warn('watcher missed changes; sending them', { paths: missed.length, first: missed[0]?.path });
-    for (const e of missed) this.d.queueEvent(e, 0);
-    this.d.queue.kick();
-    return missed.length;
+    if (unsent.length === 0) return 0;
+    if (when === 'missed') this.d.logger.warn('watcher missed changes; sending them', { paths: unsent.length, first: unsent[0]?.path });
+    else this.d.logger.info('changes made as the session stopped are saved for the next start', { paths: unsent.length, first: unsent[0]?.path });
+    for (const e of unsent) this.d.queueEvent(e, 0);
+    if (when === 'missed') this.d.queue.kick();
+    return unsent.length;
   }
 
   /**
@@ -150,34 +169,25 @@ export class Snapshots {
   }
 
   /**
-   * A clean stop while live, still watching: a candidate written at T; events of changes
-   * made before T arrive within the settle time and join the queue. Undefined when no
-   * snapshot can be saved.
+   * A clean stop, once the watcher is stopped and the batches are drained: one listing of the
+   * tree is the last snapshot. What it holds that no run sent (changes whose events had not
+   * arrived yet, or made after the watcher stopped) joins the pending set, saved with it.
+   * One listing and one merge: no waiting for late events, and no second scan.
    */
-  async beginFinal(kill: AbortSignal): Promise<Date | undefined> {
-    if (!this.snapshotter) return undefined;
+  async saveFinal(pending: () => readonly Entry[]): Promise<void> {
+    if (!this.snapshotter) return;
     try {
-      const at = await this.snapshotter.beginFinal();
-      await sleep(SETTLE_MS, kill);
-      return at;
-    } catch (e) {
-      this.d.logger.warn('could not save a snapshot', { error: e instanceof Error ? e.message : String(e) });
-      return undefined;
-    }
-  }
-
-  /** After the drain: the final snapshot counts once a scan finds nothing it would take for sent. */
-  async endFinal(at: Date, pending: () => readonly Entry[]): Promise<void> {
-    try {
-      if ((await this.base()) === undefined) {
-        await this.d.saved.discardCandidate();
+      const against = await this.base();
+      if (against === undefined) {
         this.d.logger.info('no earlier snapshot to check the final one against; the next start runs a Full Crawl');
         return;
       }
-      await this.reconcile();
+      const at = await this.snapshotter.writeFinal();
+      await this.queueUnsent(await changesBetween(against, this.d.saved.candidateFile), 'stop');
       await this.d.saved.savePending(pending());
-      await this.snapshotter?.confirmFinal(at);
+      await this.snapshotter.confirmFinal(at);
     } catch (e) {
+      await this.d.saved.discardCandidate().catch(() => undefined);
       this.d.logger.warn('could not save the session state', { error: e instanceof Error ? e.message : String(e) });
     }
   }

@@ -15,13 +15,18 @@ export async function writeTreeSnapshot(root: string, file: string, ignoredDirNa
   await writeListing(root, file, ignoredDirNames);
 }
 
+/** What changed from the snapshot `older` to the snapshot `newer`: the two merged. */
+export function changesBetween(older: string, newer: string): Promise<ChangeEvent[]> {
+  return diffListings(readListingBatches(older), readListingBatches(newer));
+}
+
 /** What changed since the snapshot `file`: the tree is listed afresh beside it and the two merged. */
 export async function changesSinceSnapshot(root: string, file: string, ignoredDirNames: readonly string[]): Promise<ChangeEvent[]> {
-  // A name of its own: a reconciliation and the final snapshot's check may overlap.
+  // A name of its own: a reconciliation and a snapshot's check may overlap.
   const now = `${file}.scan-${String(++scans)}`;
   await writeListing(root, now, ignoredDirNames);
   try {
-    return await diffListings(readListingBatches(file), readListingBatches(now));
+    return await changesBetween(file, now);
   } finally {
     await rm(now, { force: true });
   }
