@@ -115,7 +115,7 @@ export const TUNABLES: readonly Tunable[] = [
   { name: 'max-queue', type: 'integer', default: 100000, min: 10, max: 100_000_000, arg: 'N',
     help: 'most distinct paths queued; past it, the busiest subtree is resynced as a whole' },
   { name: 'snapshot-interval', type: 'number', default: 300, min: 1, max: 86400, arg: 'SECONDS',
-    help: 'how often, at most, the master snapshot for a restart is saved (only when idle; always at a clean stop)' },
+    help: 'how often, at most, the master snapshot for a restart is saved (only when idle)' },
   { name: 'shutdown-timeout', type: 'number', default: 10, min: 0, max: 3600, arg: 'SECONDS',
     help: 'on SIGTERM/SIGINT, how long a running rsync may finish before it is stopped' },
   { name: 'faulty-restart', type: 'number', default: 300, min: 1, max: 86400, arg: 'SECONDS',

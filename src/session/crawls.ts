@@ -8,6 +8,7 @@ import { ExitCode, GsyncdError } from '../errors.js';
 import { rootIdentity } from '../slave/facts.js';
 import { isEmptyDir, slaveHasFiles } from '../sync/empty-master.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
+import { withoutRename } from '../watch/change-source.js';
 import { isListing } from '../watch/listing-read.js';
 import { changesSinceSnapshot } from '../watch/snapshot.js';
 import type { Dispatcher } from './dispatch.js';
@@ -128,7 +129,11 @@ export class Crawls {
     if (this.d.life.phase() !== 'Initializing') return true;
     await this.d.life.fire({ type: 'history' });
     const started = performance.now();
-    const events = await changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames);
+    const changes = await changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames);
+    // What the last run sent after the snapshot (its journal) is not sent again.
+    const snapshots = this.d.snapshots;
+    if (snapshots) await snapshots.loadJournal(new Date(decision.marker.snapshotAt));
+    const events = snapshots ? await snapshots.unsent(changes) : changes;
     const pending = await saved.pending();
     // Changed at some unknown time before now: as old as can be, for checkpoints.
     for (const e of events) this.d.intake.queueEvent(e, 0);
@@ -141,6 +146,7 @@ export class Crawls {
       pending: pending.length,
       queued: queue.size,
       failed_before: failedBefore.length,
+      sent_before_stop: changes.flatMap(withoutRename).length - events.length,
       seconds: ((performance.now() - started) / 1000).toFixed(2),
     });
     if (queue.size === 0) await this.endHistoryIfDone(true);

@@ -7,8 +7,8 @@
  * a change made before T. The watcher batches events for up to half a second, so a candidate
  * is written at T and kept only if no event arrives in the second after T, and if nothing it
  * holds differs from the last snapshot without having been sent since (a dropped event).
- * At a clean stop the watcher is stopped first: the candidate is kept with what it holds
- * unsent saved as pending (snapshots.ts), with no second to wait.
+ * A clean stop saves no snapshot: the last one stands, with the journal of what was sent
+ * since and the pending set (snapshots.ts, sent-journal.ts).
  */
 import type { Logger } from '../log/logger.js';
 import type { Marker, SavedState } from './saved-state.js';
@@ -69,7 +69,7 @@ const RECONCILE_WHILE_BUSY_MS = 60_000;
 
 export class Snapshotter {
   private busy = false;
-  /** A clean stop began: a periodic save waiting out its settle time gives way at once. */
+  /** A clean stop began: a save under way gives way at once. */
   private readonly stopping = new AbortController();
   private lastSavedAt = 0;
   /** Changes were sent since the last saved snapshot. */
@@ -131,7 +131,7 @@ export class Snapshotter {
    * was sent, and kept only if a scan made after writing it finds nothing unsent.
    */
   async tick(): Promise<void> {
-    if (this.busy) return;
+    if (this.busy || this.stopped()) return;
     const t = this.now();
     if (!this.d.idle() || t - this.d.lastEventAt() < SETTLE_MS) {
       await this.reconcileWhileBusy(t);
@@ -168,7 +168,7 @@ export class Snapshotter {
     const started = performance.now();
     await this.d.write(this.d.saved.candidateFile);
     await sleep(SETTLE_MS, this.stopping.signal);
-    if (this.stopping.signal.aborted || this.d.lastEventAt() >= t - 100 || !this.d.idle()) {
+    if (this.stopped() || this.d.lastEventAt() >= t - 100 || !this.d.idle()) {
       await this.d.saved.discardCandidate();
       return false;
     }
@@ -181,6 +181,11 @@ export class Snapshotter {
       await this.d.saved.discardCandidate();
       return false;
     }
+    // A stop came while the check ran: the stop saves the state as it stands (snapshots.ts).
+    if (this.stopped()) {
+      await this.d.saved.discardCandidate();
+      return false;
+    }
     await this.d.saved.confirm(this.d.marker(new Date(t)));
     await this.d.saved.savePending([]);
     this.lastSavedAt = t;
@@ -190,18 +195,13 @@ export class Snapshotter {
     return true;
   }
 
-  /** At a clean stop, the watcher stopped and the batches drained: the candidate, written now. */
-  async writeFinal(): Promise<Date> {
+  /** A stop: no snapshot is saved from now on; one waiting out its settle time gives way at once. */
+  stop(): void {
     this.stopping.abort();
-    while (this.busy) await new Promise((r) => setTimeout(r, 50));
-    this.busy = true;
-    const at = new Date(this.now());
-    await this.d.write(this.d.saved.candidateFile);
-    return at;
   }
 
-  async confirmFinal(at: Date): Promise<void> {
-    await this.d.saved.confirm(this.d.marker(at));
-    this.d.logger.info('snapshot saved', { at: at.toISOString() });
+  /** A method, not the signal's field: it changes while a save awaits. */
+  private stopped(): boolean {
+    return this.stopping.signal.aborted;
   }
 }

@@ -5,7 +5,7 @@
  * - `pending.json`: changes seen but not yet sent at a clean stop.
  * A restart replays the changes since the snapshot plus the pending set (History Crawl).
  */
-import { access, readFile, rename, rm } from 'node:fs/promises';
+import { access, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from './atomic-write.js';
 
@@ -42,6 +42,11 @@ export class SavedState {
     return path.join(this.dir, 'snapshot.new');
   }
 
+  /** What was sent since the snapshot (sent-journal.ts). */
+  get journalFile(): string {
+    return path.join(this.dir, 'sent.journal');
+  }
+
   /** Whether `file` (one of the files above) is there. */
   async has(file: string): Promise<boolean> {
     return access(file).then(
@@ -66,6 +71,18 @@ export class SavedState {
     await writeAtomic(path.join(this.dir, 'marker.json'), `${JSON.stringify(marker, null, 2)}\n`);
   }
 
+  /**
+   * No snapshot was saved yet: the baseline becomes the snapshot, stamped with the time its
+   * listing ended, for a clean stop that follows a Full Crawl closely. Everything changed
+   * since is either sent by a journalled run (the crawl's own, whose sent paths count from
+   * its start) or pending.
+   */
+  async promoteBaseline(marker: (at: Date) => Marker): Promise<void> {
+    const at = (await stat(this.baselineFile)).mtime;
+    await rename(this.baselineFile, this.snapshotFile);
+    await writeAtomic(path.join(this.dir, 'marker.json'), `${JSON.stringify(marker(at), null, 2)}\n`);
+  }
+
   async discardCandidate(): Promise<void> {
     await rm(this.candidateFile, { force: true });
   }
@@ -75,6 +92,7 @@ export class SavedState {
     await rm(this.snapshotFile, { force: true });
     await rm(this.candidateFile, { force: true });
     await rm(this.baselineFile, { force: true });
+    await rm(this.journalFile, { force: true });
   }
 
   async pending(): Promise<PendingEntry[]> {

@@ -39,6 +39,18 @@ export class SentSince {
     return latest > changedAtMs;
   }
 
+  /** Past the bound: covers nothing. */
+  get overflowed(): boolean {
+    return this.overflow;
+  }
+
+  /** Covers nothing from now on (the journal of an earlier run passed the bound). */
+  giveUp(): void {
+    this.overflow = true;
+    this.paths.clear();
+    this.subtrees.clear();
+  }
+
   clear(): void {
     this.paths.clear();
     this.subtrees.clear();

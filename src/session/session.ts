@@ -100,6 +100,7 @@ export class Session {
         idle: () => this.changes.size === 0 && this.scheduler.active === 0 && !this.dispatcher.rechecking() && this.life.faultyReason() === undefined,
         lastEventAt: () => this.intake.lastEventAt(),
         marker: (at) => ({ version: 1, master: p.master.path, slave: status.current.slave, slaveId: this.crawls.slaveId, snapshotAt: at.toISOString() }),
+        stopSignal: this.stopping.signal,
       });
     this.intake = new Intake({
       options,

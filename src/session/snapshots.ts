@@ -16,6 +16,7 @@ import type { FailedPaths } from './failed-paths.js';
 import { Snapshotter } from './history.js';
 import type { SessionQueue } from './queue.js';
 import type { Marker, SavedState } from './saved-state.js';
+import { loadJournal, SentJournal } from './sent-journal.js';
 import { SentSince } from './sent-since.js';
 
 export interface SnapshotsDeps {
@@ -32,6 +33,8 @@ export interface SnapshotsDeps {
   readonly idle: () => boolean;
   readonly lastEventAt: () => number;
   readonly marker: (at: Date) => Marker;
+  /** The session's stop: scans under way stop with it. */
+  readonly stopSignal?: AbortSignal;
 }
 
 const readTrimmed = (file: string): Promise<string> =>
@@ -43,17 +46,33 @@ const readTrimmed = (file: string): Promise<string> =>
 export class Snapshots {
   /** What was sent since the last snapshot: the watcher's misses are the changes not in it. */
   readonly sentSince = new SentSince();
+  /** The same, on disk as it happens: a clean stop needs no listing. */
+  private readonly journal: SentJournal;
+  /** Aborted at a clean stop: a scan under way stops (find and sort with it). */
+  private readonly halting = new AbortController();
   private snapshotter: Snapshotter | undefined;
   /** Set once the inotify limit is reached: how often the tree is rescanned. */
   private rescanEveryMs: number | undefined;
 
-  constructor(private readonly d: SnapshotsDeps) {}
+  constructor(private readonly d: SnapshotsDeps) {
+    this.journal = new SentJournal(d.saved.journalFile, d.logger);
+    d.stopSignal?.addEventListener('abort', () => {
+      this.haltScans();
+    }, { once: true });
+  }
+
+  /** A stop was asked: no snapshot is saved from now on, and a scan under way stops. */
+  private haltScans(): void {
+    this.snapshotter?.stop();
+    this.halting.abort();
+  }
 
   /** Before a Full Crawl: the tree as it starts, what the first reconciliation compares with. */
   async writeBaseline(): Promise<void> {
     try {
-      await writeTreeSnapshot(this.d.master, this.d.saved.baselineFile, this.d.matcher.ignoredDirNames);
+      await writeTreeSnapshot(this.d.master, this.d.saved.baselineFile, this.d.matcher.ignoredDirNames, this.halting.signal);
     } catch (e) {
+      if (this.halting.signal.aborted) return;
       this.d.logger.warn('could not save the baseline snapshot; changes the watcher misses before the first snapshot go unnoticed until a restart', {
         error: e instanceof Error ? e.message : String(e),
       });
@@ -67,13 +86,14 @@ export class Snapshots {
       logger: this.d.logger,
       idle: this.d.idle,
       lastEventAt: this.d.lastEventAt,
-      write: (file) => writeTreeSnapshot(this.d.master, file, this.d.matcher.ignoredDirNames),
+      write: (file) => writeTreeSnapshot(this.d.master, file, this.d.matcher.ignoredDirNames, this.halting.signal),
       marker: this.d.marker,
       intervalMs: this.d.options.snapshotInterval * 1000,
       reconcile: () => this.reconcile(),
       checkCandidate: () => this.checkCandidate(),
       onSaved: () => {
         this.sentSince.clear();
+        this.journal.clear();
       },
     });
     if (this.rescanEveryMs !== undefined) this.snapshotter.rescanEvery(this.rescanEveryMs);
@@ -82,6 +102,7 @@ export class Snapshots {
   /** Every second while live. */
   tick(): void {
     void this.snapshotter?.tick().catch((e: unknown) => {
+      if (this.halting.signal.aborted) return;
       this.d.logger.warn('could not save a snapshot', { error: e instanceof Error ? e.message : String(e) });
     });
   }
@@ -90,6 +111,31 @@ export class Snapshots {
   sent(paths: readonly string[], startedAt: number, subtrees = false): void {
     this.snapshotter?.sent();
     this.sentSince.add(paths, startedAt, subtrees);
+    if (this.sentSince.overflowed) this.journal.overflow();
+    else this.journal.append(paths, startedAt, subtrees);
+  }
+
+  /**
+   * At a restart from the snapshot of `since`: what the last run sent after it. Returns how
+   * many runs it journalled.
+   */
+  loadJournal(since: Date): Promise<number> {
+    return loadJournal(this.d.saved.journalFile, since.getTime(), this.sentSince);
+  }
+
+  /** The changes of a History Crawl that no journalled run covers (a rename's halves judged apart). */
+  async unsent(changes: readonly ChangeEvent[]): Promise<ChangeEvent[]> {
+    const out: ChangeEvent[] = [];
+    for (const e of changes.flatMap(withoutRename)) if (!(await this.covered(e))) out.push(e);
+    return out;
+  }
+
+  private async covered(e: ChangeEvent): Promise<boolean> {
+    const changedAt = await lstat(path.join(this.d.master, e.path)).then(
+      (st) => st.ctimeMs,
+      () => undefined,
+    );
+    return this.sentSince.covers(e.path, changedAt);
   }
 
   /** The last confirmed snapshot, else the tree as the Full Crawl found it. */
@@ -105,7 +151,7 @@ export class Snapshots {
   async reconcile(): Promise<number> {
     const against = await this.base();
     if (against === undefined) return 0;
-    return this.queueUnsent(await changesSinceSnapshot(this.d.master, against, this.d.matcher.ignoredDirNames), 'missed');
+    return this.queueUnsent(await changesSinceSnapshot(this.d.master, against, this.d.matcher.ignoredDirNames, this.halting.signal));
   }
 
   /**
@@ -115,15 +161,11 @@ export class Snapshots {
   private async checkCandidate(): Promise<number> {
     const against = await this.base();
     if (against === undefined) return 0;
-    return this.queueUnsent(await changesBetween(against, this.d.saved.candidateFile), 'missed');
+    return this.queueUnsent(await changesBetween(against, this.d.saved.candidateFile, this.halting.signal));
   }
 
-  /**
-   * Queues the changes that no run sent since they were made. While live they are events the
-   * watcher dropped (a warning); at a stop, changes whose events had not arrived yet or that
-   * were made after the watcher stopped (they join the pending set).
-   */
-  private async queueUnsent(changes: readonly ChangeEvent[], when: 'missed' | 'stop'): Promise<number> {
+  /** Queues the changes that no run sent since they were made: events the watcher dropped. */
+  private async queueUnsent(changes: readonly ChangeEvent[]): Promise<number> {
     const unsent: ChangeEvent[] = [];
     // A rename's halves are judged apart: the watcher may have reported (and gsyncd sent)
     // the new name while the event of the old one's removal was dropped.
@@ -131,17 +173,12 @@ export class Snapshots {
       // Excluded paths are never sent (their directory's own change is an event of its own).
       // Failed paths are known and listed: they wait for a change of their own.
       if (this.d.queue.has(e.path) || this.d.failed.has(e.path) || this.d.matcher.verdictUntyped(e.path) === 'exclude') continue;
-      const changedAt = await lstat(path.join(this.d.master, e.path)).then(
-        (st) => st.ctimeMs,
-        () => undefined,
-      );
-      if (!this.sentSince.covers(e.path, changedAt)) unsent.push(e);
+      if (!(await this.covered(e))) unsent.push(e);
     }
     if (unsent.length === 0) return 0;
-    if (when === 'missed') this.d.logger.warn('watcher missed changes; sending them', { paths: unsent.length, first: unsent[0]?.path });
-    else this.d.logger.info('changes made as the session stopped are saved for the next start', { paths: unsent.length, first: unsent[0]?.path });
+    this.d.logger.warn('watcher missed changes; sending them', { paths: unsent.length, first: unsent[0]?.path });
     for (const e of unsent) this.d.queueEvent(e, 0);
-    if (when === 'missed') this.d.queue.kick();
+    this.d.queue.kick();
     return unsent.length;
   }
 
@@ -169,25 +206,28 @@ export class Snapshots {
   }
 
   /**
-   * A clean stop, once the watcher is stopped and the batches are drained: one listing of the
-   * tree is the last snapshot. What it holds that no run sent (changes whose events had not
-   * arrived yet, or made after the watcher stopped) joins the pending set, saved with it.
-   * One listing and one merge: no waiting for late events, and no second scan.
+   * A clean stop, once the watcher is stopped and the batches are drained: the pending set is
+   * saved beside the snapshot and the journal of what was sent since it, which is all the
+   * next start needs (a change it finds in the snapshot diff is sent unless a journalled run
+   * covers it). No listing: a stop takes the same time on any tree. Right after a Full Crawl,
+   * with no snapshot saved yet, the baseline becomes the snapshot.
    */
   async saveFinal(pending: () => readonly Entry[]): Promise<void> {
     if (!this.snapshotter) return;
+    this.haltScans();
     try {
-      const against = await this.base();
-      if (against === undefined) {
-        this.d.logger.info('no earlier snapshot to check the final one against; the next start runs a Full Crawl');
-        return;
+      if (!(await this.d.saved.has(this.d.saved.snapshotFile))) {
+        if (!(await this.d.saved.has(this.d.saved.baselineFile))) {
+          this.d.logger.info('no snapshot or baseline to restart from; the next start runs a Full Crawl');
+          return;
+        }
+        await this.d.saved.promoteBaseline(this.d.marker);
       }
-      const at = await this.snapshotter.writeFinal();
-      await this.queueUnsent(await changesBetween(against, this.d.saved.candidateFile), 'stop');
-      await this.d.saved.savePending(pending());
-      await this.snapshotter.confirmFinal(at);
+      const entries = pending();
+      await this.d.saved.savePending(entries);
+      await this.journal.flushed();
+      this.d.logger.info('session state saved', { pending: entries.length });
     } catch (e) {
-      await this.d.saved.discardCandidate().catch(() => undefined);
       this.d.logger.warn('could not save the session state', { error: e instanceof Error ? e.message : String(e) });
     }
   }

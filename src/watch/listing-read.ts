@@ -30,10 +30,11 @@ function parse(record: Buffer, file: string): ListingEntry {
  * without awaiting per entry. An entry's key is a view into the batch's buffer: whoever keeps
  * an entry past its batch copies the key (listing-diff.ts keeps).
  */
-export async function* readListingBatches(file: string): AsyncGenerator<ListingEntry[]> {
+export async function* readListingBatches(file: string, signal?: AbortSignal): AsyncGenerator<ListingEntry[]> {
   let rest: Buffer = Buffer.alloc(0);
   let header = true;
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    signal?.throwIfAborted();
     const buf = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
     const batch: ListingEntry[] = [];
     let start = 0;

@@ -43,18 +43,23 @@ function finished(child: ChildProcess, what: string, tolerate: (stderr: string) 
   });
 }
 
-/** Lists `root` into `file` (replaced). Throws when the tree cannot be listed whole. */
-export async function writeListing(root: string, file: string, ignoredDirNames: readonly string[]): Promise<void> {
+/**
+ * Lists `root` into `file` (replaced). Throws when the tree cannot be listed whole, or when
+ * `signal` aborts (find and sort are stopped: a stop does not wait for a scan).
+ */
+export async function writeListing(root: string, file: string, ignoredDirNames: readonly string[], signal?: AbortSignal): Promise<void> {
   const out = await open(file, 'w');
   try {
     await out.write(`${LISTING_HEADER}\0`);
     const find = spawn('find', ['.', '-mindepth', '1', ...pruneExpression(ignoredDirNames), '-printf', '%D %i %y %s %T@ %P\\0'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(signal ? { signal } : {}),
     });
     const sort = spawn('sort', ['-z', '-t', ' ', '-k', '6', '-S', SORT_BUFFER, '-T', path.dirname(file)], {
       env: { ...process.env, LC_ALL: 'C' },
       stdio: [find.stdout, out.fd, 'pipe'],
+      ...(signal ? { signal } : {}),
     });
     // sort holds the pipe now: should sort die, find must get SIGPIPE, not wait for a reader here.
     find.stdout.destroy();

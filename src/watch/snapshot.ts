@@ -11,22 +11,23 @@ import { readListingBatches } from './listing-read.js';
 
 let scans = 0;
 
-export async function writeTreeSnapshot(root: string, file: string, ignoredDirNames: readonly string[]): Promise<void> {
-  await writeListing(root, file, ignoredDirNames);
+/** `signal`, here and below: a stop does not wait for a scan under way. */
+export async function writeTreeSnapshot(root: string, file: string, ignoredDirNames: readonly string[], signal?: AbortSignal): Promise<void> {
+  await writeListing(root, file, ignoredDirNames, signal);
 }
 
 /** What changed from the snapshot `older` to the snapshot `newer`: the two merged. */
-export function changesBetween(older: string, newer: string): Promise<ChangeEvent[]> {
-  return diffListings(readListingBatches(older), readListingBatches(newer));
+export function changesBetween(older: string, newer: string, signal?: AbortSignal): Promise<ChangeEvent[]> {
+  return diffListings(readListingBatches(older, signal), readListingBatches(newer, signal));
 }
 
 /** What changed since the snapshot `file`: the tree is listed afresh beside it and the two merged. */
-export async function changesSinceSnapshot(root: string, file: string, ignoredDirNames: readonly string[]): Promise<ChangeEvent[]> {
+export async function changesSinceSnapshot(root: string, file: string, ignoredDirNames: readonly string[], signal?: AbortSignal): Promise<ChangeEvent[]> {
   // A name of its own: a reconciliation and a snapshot's check may overlap.
   const now = `${file}.scan-${String(++scans)}`;
-  await writeListing(root, now, ignoredDirNames);
+  await writeListing(root, now, ignoredDirNames, signal);
   try {
-    return await changesBetween(file, now);
+    return await changesBetween(file, now, signal);
   } finally {
     await rm(now, { force: true });
   }

@@ -26,7 +26,7 @@ describe('restart after deletes in new directories', () => {
     }
     await waitForMirror(layout.master, layout.slave, 60_000);
     await stopAndAssertClean(g);
-    assert.ok(g.findLog('snapshot saved') >= 0, 'a clean stop saves a snapshot');
+    assert.ok(g.findLog('session state saved') >= 0, 'a clean stop saves the session state');
 
     for (let d = 0; d < 100; d++) for (let f = 0; f < 10; f++) rmSync(path.join(layout.master, `new-${d}`, `f${f}`));
     const g2 = await startGsyncd(args, { stateDir: state });

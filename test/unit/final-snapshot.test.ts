@@ -1,10 +1,11 @@
 /**
- * src/session/snapshots.ts saveFinal: a clean stop's last snapshot, taken once the watcher is
- * stopped, on a real tree with real find and sort. What the listing holds that no run sent
- * joins the pending set; what was sent after its change does not.
+ * src/session/snapshots.ts and sent-journal.ts: a clean stop lists nothing. It saves the
+ * pending set beside the last snapshot and the journal of what was sent since; the next
+ * start sends the changes of the snapshot diff that no journalled run covers. On a real tree
+ * with real find and sort.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -13,21 +14,24 @@ import { compileMatcher } from '../../src/filter/matcher.js';
 import type { FailedPaths } from '../../src/session/failed-paths.js';
 import type { SessionQueue } from '../../src/session/queue.js';
 import { SavedState } from '../../src/session/saved-state.js';
+import { loadJournal } from '../../src/session/sent-journal.js';
+import { SentSince } from '../../src/session/sent-since.js';
 import { Snapshots } from '../../src/session/snapshots.js';
 import type { ChangeEvent } from '../../src/watch/change-source.js';
-import { changesBetween } from '../../src/watch/snapshot.js';
+import { changesSinceSnapshot } from '../../src/watch/snapshot.js';
 import { RecordingLogger } from '../helpers/session-fakes.js';
 
-function session(): { dir: string; master: string; saved: SavedState; snapshots: Snapshots; queued: ChangeEvent[]; logger: RecordingLogger } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gsyncd-final-'));
-  const master = path.join(dir, 'master');
-  mkdirSync(path.join(master, 'd'), { recursive: true });
-  writeFileSync(path.join(master, 'a'), 'a\n');
-  writeFileSync(path.join(master, 'd', 'b'), 'b\n');
-  mkdirSync(path.join(dir, 'state'));
-  const saved = new SavedState(path.join(dir, 'state'));
-  const queued: ChangeEvent[] = [];
+interface Run {
+  readonly saved: SavedState;
+  readonly snapshots: Snapshots;
+  readonly logger: RecordingLogger;
+}
+
+/** One run of a session on `master`, with its state in `state`. */
+function run(master: string, state: string): Run {
+  const saved = new SavedState(state);
   const logger = new RecordingLogger();
+  const queued: ChangeEvent[] = [];
   const snapshots = new Snapshots({
     saved,
     master,
@@ -43,48 +47,106 @@ function session(): { dir: string; master: string; saved: SavedState; snapshots:
     lastEventAt: () => 0,
     marker: (at) => ({ version: 1, master, slave: '/s', slaveId: null, snapshotAt: at.toISOString() }),
   });
-  return { dir, master, saved, snapshots, queued, logger };
+  return { saved, snapshots, logger };
 }
 
-describe('the final snapshot of a clean stop', () => {
-  it('keeps what no run sent as pending, and saves the tree as it is', async () => {
-    const s = session();
-    try {
-      await s.snapshots.writeBaseline();
-      s.snapshots.start();
-      // Sent after its change: not pending.
-      writeFileSync(path.join(s.master, 'a'), 'a, changed\n');
-      s.snapshots.sent(['a'], Date.now() + 1);
-      // Changed and made after the watcher stopped, never sent: pending.
-      writeFileSync(path.join(s.master, 'd', 'b'), 'b, changed\n');
-      writeFileSync(path.join(s.master, 'late'), 'late\n');
-      await s.snapshots.saveFinal(() => s.queued.map((e) => ({ path: e.path, recursive: false, since: 0, origin: 0, attempts: 0, notBefore: 0 })));
+function tree(): { dir: string; master: string; state: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gsyncd-final-'));
+  const master = path.join(dir, 'master');
+  mkdirSync(path.join(master, 'd'), { recursive: true });
+  writeFileSync(path.join(master, 'a'), 'a\n');
+  writeFileSync(path.join(master, 'd', 'b'), 'b\n');
+  mkdirSync(path.join(dir, 'state'));
+  return { dir, master, state: path.join(dir, 'state') };
+}
 
-      assert.deepEqual(s.queued.map((e) => e.path).sort(), ['d/b', 'late']);
-      assert.deepEqual((await s.saved.pending()).map((e) => e.path).sort(), ['d/b', 'late']);
-      const said = s.logger.said('changes made as the session stopped are saved for the next start');
-      assert.equal(said.length, 1);
-      assert.equal(said[0]?.fields['paths'], 2);
-      assert.equal(s.logger.said('watcher missed changes; sending them').length, 0, 'a stop is no missed event');
-      assert.equal(s.logger.said('snapshot saved').length, 1);
-      assert.ok((await s.saved.marker()) !== undefined, 'the marker moved to the new snapshot');
-      // The saved snapshot is the tree as it is now: against a fresh baseline, nothing differs.
-      await s.snapshots.writeBaseline();
-      assert.deepEqual(await changesBetween(s.saved.snapshotFile, s.saved.baselineFile), []);
+const entry = (p: string): { path: string; recursive: boolean; since: number; origin: number; attempts: number; notBefore: number } => ({
+  path: p,
+  recursive: false,
+  since: 0,
+  origin: 0,
+  attempts: 0,
+  notBefore: 0,
+});
+
+describe('a clean stop', () => {
+  it('saves the pending set and the journal, and the next start sends only what no run sent', async () => {
+    const t = tree();
+    try {
+      const first = run(t.master, t.state);
+      // A Full Crawl's baseline, then live: no snapshot saved yet.
+      await first.snapshots.writeBaseline();
+      first.snapshots.start();
+      writeFileSync(path.join(t.master, 'a'), 'a, changed\n');
+      first.snapshots.sent(['a'], Date.now() + 1);
+      // Changed, never sent (its event had not arrived, or came after the watcher stopped).
+      writeFileSync(path.join(t.master, 'd', 'b'), 'b, changed\n');
+      await first.snapshots.saveFinal(() => [entry('queued')]);
+
+      assert.equal(first.logger.said('session state saved').length, 1);
+      assert.ok(await first.saved.has(first.saved.snapshotFile), 'the baseline became the snapshot');
+      const marker = await first.saved.marker();
+      assert.ok(marker !== undefined, 'with its marker');
+      assert.deepEqual((await first.saved.pending()).map((e) => e.path), ['queued']);
+      assert.match(readFileSync(first.saved.journalFile, 'utf8'), /"p":\["a"\]/);
+
+      // The next start: the snapshot diff, less what the journal covers.
+      writeFileSync(path.join(t.master, 'while-stopped'), 'new\n');
+      const second = run(t.master, t.state);
+      assert.equal(await second.snapshots.loadJournal(new Date(marker.snapshotAt)), 1);
+      const changes = await changesSinceSnapshot(t.master, second.saved.snapshotFile, []);
+      assert.deepEqual(changes.map((c) => c.path).sort(), ['a', 'd/b', 'while-stopped']);
+      const unsent = await second.snapshots.unsent(changes);
+      assert.deepEqual(unsent.map((c) => c.path).sort(), ['d/b', 'while-stopped'], 'a was sent after its change');
     } finally {
-      rmSync(s.dir, { recursive: true, force: true });
+      rmSync(t.dir, { recursive: true, force: true });
     }
   });
 
-  it('saves none without an earlier snapshot to check it against (the next start runs a Full Crawl)', async () => {
-    const s = session();
+  it('saves nothing to restart from without a snapshot or baseline (the next start runs a Full Crawl)', async () => {
+    const t = tree();
     try {
-      s.snapshots.start();
-      await s.snapshots.saveFinal(() => []);
-      assert.equal(await s.saved.has(s.saved.snapshotFile), false);
-      assert.equal(s.logger.said('no earlier snapshot to check the final one against; the next start runs a Full Crawl').length, 1);
+      const r = run(t.master, t.state);
+      r.snapshots.start();
+      await r.snapshots.saveFinal(() => []);
+      assert.equal(await r.saved.has(r.saved.snapshotFile), false);
+      assert.equal((await r.saved.marker()), undefined);
+      assert.equal(r.logger.said('no snapshot or baseline to restart from; the next start runs a Full Crawl').length, 1);
     } finally {
-      rmSync(s.dir, { recursive: true, force: true });
+      rmSync(t.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the journal of what was sent', () => {
+  it('skips a line cut short by a crash and runs older than the snapshot', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gsyncd-journal-'));
+    try {
+      const file = path.join(dir, 'sent.journal');
+      appendFileSync(file, `${JSON.stringify({ t: 1000, p: ['old'] })}\n${JSON.stringify({ t: 5000, p: ['kept'] })}\n${JSON.stringify({ t: 6000, s: 1, p: ['tree'] })}\n{"t":7000,"p":["cu`);
+      const into = new SentSince();
+      assert.equal(await loadJournal(file, 2000, into), 2);
+      assert.equal(into.covers('old', 500), false, 'before the snapshot: not loaded');
+      assert.equal(into.covers('kept', 4000), true);
+      assert.equal(into.covers('kept', 5500), false, 'changed after the run started');
+      assert.equal(into.covers('tree/inside', 5500), true, 'a subtree sent whole covers what is below it');
+      assert.equal(into.covers('cut', undefined), false);
+      assert.equal(await loadJournal(path.join(dir, 'missing'), 0, new SentSince()), 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('covers nothing past an overflow line', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gsyncd-journal-'));
+    try {
+      const file = path.join(dir, 'sent.journal');
+      appendFileSync(file, `${JSON.stringify({ t: 5000, p: ['a'] })}\n${JSON.stringify({ overflow: true })}\n`);
+      const into = new SentSince();
+      await loadJournal(file, 0, into);
+      assert.equal(into.covers('a', 1000), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
