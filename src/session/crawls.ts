@@ -15,7 +15,7 @@ import type { Dispatcher } from './dispatch.js';
 import type { FailedPaths } from './failed-paths.js';
 import type { Failures } from './failures.js';
 import { fullCrawl } from './full-crawl.js';
-import { decideCrawl } from './history.js';
+import { decideCrawl, type CrawlDecision } from './history.js';
 import type { Intake } from './intake.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { MasterGuard } from './master-guard.js';
@@ -23,6 +23,7 @@ import type { PauseGate } from './pause.js';
 import type { SessionParts } from './parts.js';
 import { ProgressReporter } from './progress.js';
 import type { SessionQueue } from './queue.js';
+import type { Marker } from './saved-state.js';
 import type { Reconnector } from './reconnector.js';
 import type { Snapshots } from './snapshots.js';
 
@@ -47,19 +48,40 @@ export interface CrawlsDeps {
 export class Crawls {
   /** The slave root's identity as this run found it, for the marker. */
   slaveId: string | null = null;
+  /** Which crawl this start needs, once prepare() has looked. */
+  private decision: CrawlDecision | undefined;
+  /** A Full Crawl's baseline listing, started by prepare(). */
+  private baseline: Promise<void> | undefined;
 
   constructor(private readonly d: CrawlsDeps) {}
 
   /**
-   * The initial sync: a History Crawl (its batches then run live), else the Full Crawl.
-   * Returns false when a Full Crawl did not bring the slave in line (--once: exit 1).
+   * Before the watch is placed: which crawl this start needs. A Full Crawl's baseline listing
+   * starts at once and runs while the watch is set up: a change it misses is then sent by
+   * the crawl itself (rsync reads the tree as it finds it, and what it sends counts as sent
+   * from its start), so the reconciliation finds nothing missed. (A History Crawl's listing
+   * waits for the watch: a change made between the two would raise no event and differ from
+   * nothing.) Measured on a million files (tmpfs, 2 cores): the watch 7.7 s and the baseline
+   * 6.1 s one after the other, 10.9 s side by side.
+   */
+  async prepare(): Promise<void> {
+    await this.guardEmptyMaster();
+    this.decision = await this.decide();
+    if (this.decision.kind === 'full' && this.d.snapshots) this.baseline = this.d.snapshots.writeBaseline();
+  }
+
+  /**
+   * The initial sync, once the watch is in place: a History Crawl (its batches then run
+   * live), else the Full Crawl. Returns false when a Full Crawl did not bring the slave in
+   * line (--once: exit 1).
    */
   async initial(): Promise<boolean> {
-    await this.guardEmptyMaster();
-    if (await this.history()) return true;
+    if (this.decision === undefined) await this.prepare();
+    const decision = this.decision;
+    if (decision?.kind === 'history') return this.history(decision.marker);
     if (this.d.life.phase() !== 'Initializing') return false;
     await this.d.life.fire({ type: 'full' });
-    if (this.d.snapshots) await this.d.snapshots.writeBaseline();
+    await (this.baseline ?? this.d.snapshots?.writeBaseline());
     return this.full();
   }
 
@@ -101,14 +123,11 @@ export class Crawls {
     return stat(p.slave.path, { bigint: true }).then(rootIdentity, () => null);
   }
 
-  /**
-   * With usable saved state: queue what changed since the snapshot, the pending set of a
-   * clean stop and the paths that failed before; batches send them. False: a Full Crawl is needed.
-   */
-  private async history(): Promise<boolean> {
+  /** History Crawl when the saved state is usable; for a Full Crawl, the old state goes. */
+  private async decide(): Promise<CrawlDecision> {
     const { p, queue } = this.d;
     const saved = p.saved;
-    if (!saved) return false;
+    if (!saved) return { kind: 'full', reason: 'no saved state for this session' };
     this.slaveId = await this.currentSlaveId();
     let decision = decideCrawl(await saved.marker(), await saved.has(saved.snapshotFile), p.master.path, p.status.current.slave, this.slaveId);
     if (decision.kind === 'history' && !(await isListing(saved.snapshotFile))) {
@@ -124,15 +143,25 @@ export class Crawls {
       queue.publishFailed();
       // Until the new crawl completes, the old state must not be taken for the new slave.
       await saved.forget();
-      return false;
     }
+    return decision;
+  }
+
+  /**
+   * With usable saved state: queue what changed since the snapshot, the pending set of a
+   * clean stop and the paths that failed before; batches send them.
+   */
+  private async history(marker: Marker): Promise<boolean> {
+    const { p, queue } = this.d;
+    const saved = p.saved;
+    if (!saved) return false;
     if (this.d.life.phase() !== 'Initializing') return true;
     await this.d.life.fire({ type: 'history' });
     const started = performance.now();
     const changes = await changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames);
     // What the last run sent after the snapshot (its journal) is not sent again.
     const snapshots = this.d.snapshots;
-    if (snapshots) await snapshots.loadJournal(new Date(decision.marker.snapshotAt));
+    if (snapshots) await snapshots.loadJournal(new Date(marker.snapshotAt));
     const events = snapshots ? await snapshots.unsent(changes) : changes;
     const pending = await saved.pending();
     // Changed at some unknown time before now: as old as can be, for checkpoints.
@@ -141,7 +170,7 @@ export class Crawls {
     const failedBefore = this.d.failed.list();
     for (const f of failedBefore) queue.add(f.path, false, 0);
     p.logger.info('History Crawl started', {
-      since: decision.marker.snapshotAt,
+      since: marker.snapshotAt,
       changes: events.length,
       pending: pending.length,
       queued: queue.size,

@@ -218,6 +218,8 @@ export class Session {
         const hello = await p.link.connectFirst();
         if (p.slave.kind === 'volume') this.plan = { ...this.plan, dest: `${p.ssh?.destination ?? ''}:${hello.root}/` };
       }
+      // Which crawl, before the watch: a Full Crawl's baseline is listed while it is set up.
+      if (!this.stopRequested()) await this.crawls.prepare();
       // Invariant 2: the watch is in place before the crawl starts; its events wait in the queue.
       if (p.source && !this.stopRequested()) await p.source.start(this.intake.handlers());
       if (this.stopRequested()) return await this.finish(ExitCode.ok);
