@@ -11,6 +11,7 @@
  * links) is never paired: its paths stay deletes and creates.
  */
 import type { ChangeEvent } from './change-source.js';
+import { RecordEntry } from './listing-read.js';
 
 export interface ListingEntry {
   /** The path's bytes, relative to the root: what the listing is sorted by. */
@@ -22,6 +23,13 @@ export interface ListingEntry {
   readonly size: string;
   readonly mtime: string;
 }
+
+/** Key order; entries read from listings compare in place. */
+const compareKeys = (x: ListingEntry, y: ListingEntry): number =>
+  x instanceof RecordEntry && y instanceof RecordEntry ? x.compareKey(y) : Buffer.compare(x.key, y.key);
+
+/** Whether two entries read from listings are the same record: nothing about them changed. */
+const sameRecord = (x: ListingEntry, y: ListingEntry): boolean => x instanceof RecordEntry && y instanceof RecordEntry && x.sameRecord(y);
 
 /** Names that are not valid UTF-8 come out with U+FFFD, which the session sends by their directory. */
 const text = (e: ListingEntry): string => e.key.toString('utf8');
@@ -70,8 +78,8 @@ class Cursor {
   }
 }
 
-/** A copy of the entry whose key no longer points into its batch's buffer. */
-const kept = (e: ListingEntry): ListingEntry => ({ ...e, key: Buffer.from(e.key) });
+/** A copy of the entry whose key no longer points into its batch's buffer (its fields read). */
+const kept = (e: ListingEntry): ListingEntry => ({ key: Buffer.from(e.key), dev: e.dev, ino: e.ino, type: e.type, size: e.size, mtime: e.mtime });
 
 export async function diffListings(before: AsyncIterable<readonly ListingEntry[]>, after: AsyncIterable<readonly ListingEntry[]>): Promise<ChangeEvent[]> {
   const updates: ChangeEvent[] = [];
@@ -84,7 +92,7 @@ export async function diffListings(before: AsyncIterable<readonly ListingEntry[]
   let x = await b.refill();
   let y = await a.refill();
   while (x !== undefined || y !== undefined) {
-    const order = x === undefined ? 1 : y === undefined ? -1 : Buffer.compare(x.key, y.key);
+    const order = x === undefined ? 1 : y === undefined ? -1 : compareKeys(x, y);
     if (order < 0 && x !== undefined) {
       const was = kept(x);
       gone.push({ entry: was, inPlace: false });
@@ -96,7 +104,10 @@ export async function diffListings(before: AsyncIterable<readonly ListingEntry[]
       note(addedByInode, is);
       y = a.step() ?? (await a.refill());
     } else if (x !== undefined && y !== undefined) {
-      if (inode(x) !== inode(y)) {
+      // Most entries are unchanged: the same record, compared as bytes, needs no field read.
+      if (sameRecord(x, y)) {
+        // the same entry, the same size and mtime
+      } else if (inode(x) !== inode(y)) {
         // Another entry under the same name: either may have been renamed from or to elsewhere.
         const inPlace = x.type === y.type && y.type !== 'd';
         const was = kept(x);
