@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { dieWithParent } from '../sync/no-orphans.js';
 import { LISTING_HEADER } from './listing-read.js';
 
 /** sort's buffer: past it, sort writes sorted runs to temporary files and merges them. */
@@ -51,12 +52,14 @@ export async function writeListing(root: string, file: string, ignoredDirNames: 
   const out = await open(file, 'w');
   try {
     await out.write(`${LISTING_HEADER}\0`);
-    const find = spawn('find', ['.', '-mindepth', '1', ...pruneExpression(ignoredDirNames), '-printf', '%D %i %y %s %T@ %P\\0'], {
+    // Both die with gsyncd, even on SIGKILL (sync/no-orphans.ts): a scan outliving it would
+    // read the tree beside the next gsyncd's own.
+    const find = spawn(...dieWithParent('find', ['.', '-mindepth', '1', ...pruneExpression(ignoredDirNames), '-printf', '%D %i %y %s %T@ %P\\0']), {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(signal ? { signal } : {}),
     });
-    const sort = spawn('sort', ['-z', '-t', ' ', '-k', '6', '-S', SORT_BUFFER, '-T', path.dirname(file)], {
+    const sort = spawn(...dieWithParent('sort', ['-z', '-t', ' ', '-k', '6', '-S', SORT_BUFFER, '-T', path.dirname(file)]), {
       env: { ...process.env, LC_ALL: 'C' },
       stdio: [find.stdout, out.fd, 'pipe'],
       ...(signal ? { signal } : {}),
