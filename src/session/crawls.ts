@@ -76,9 +76,9 @@ export class Crawls {
    * line (--once: exit 1).
    */
   async initial(): Promise<boolean> {
-    if (this.decision === undefined) await this.prepare();
     const decision = this.decision;
-    if (decision?.kind === 'history') return this.history(decision.marker);
+    if (decision === undefined) throw new Error('Crawls.initial() before prepare()');
+    if (decision.kind === 'history') return this.history(decision.marker);
     if (this.d.life.phase() !== 'Initializing') return false;
     await this.d.life.fire({ type: 'full' });
     await (this.baseline ?? this.d.snapshots?.writeBaseline());
@@ -158,7 +158,7 @@ export class Crawls {
     if (this.d.life.phase() !== 'Initializing') return true;
     await this.d.life.fire({ type: 'history' });
     const started = performance.now();
-    const changes = await changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames);
+    const changes = (await changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames)).flatMap(withoutRename);
     // What the last run sent after the snapshot (its journal) is not sent again.
     const snapshots = this.d.snapshots;
     if (snapshots) await snapshots.loadJournal(new Date(marker.snapshotAt));
@@ -175,7 +175,7 @@ export class Crawls {
       pending: pending.length,
       queued: queue.size,
       failed_before: failedBefore.length,
-      sent_before_stop: changes.flatMap(withoutRename).length - events.length,
+      sent_before_stop: changes.length - events.length,
       seconds: ((performance.now() - started) / 1000).toFixed(2),
     });
     if (queue.size === 0) await this.endHistoryIfDone(true);

@@ -277,8 +277,8 @@ export class Session {
       void this.life.fire({ type: 'stop' });
     }
     for (const t of this.timers) clearInterval(t);
-    // A clean stop while live saves a snapshot once drained; never while the master root is
-    // gone (an empty tree would read as everything deleted).
+    // A clean stop while live saves the session state once drained; never while the master
+    // root is gone (an empty tree would read as everything deleted).
     const saveFinal = code === ExitCode.ok && this.sending && !this.killing.signal.aborted && (await this.guard.problem()) === undefined;
     await this.p.source?.stop().catch((e: unknown) => {
       logger.warn('could not stop the watcher', { error: String(e) });

@@ -123,10 +123,14 @@ export class Snapshots {
     return loadJournal(this.d.saved.journalFile, since.getTime(), this.sentSince);
   }
 
-  /** The changes of a History Crawl that no journalled run covers (a rename's halves judged apart). */
-  async unsent(changes: readonly ChangeEvent[]): Promise<ChangeEvent[]> {
+  /**
+   * The changes no run sent since they were made: `changes` without renames (a rename's
+   * halves are judged apart: the new name may have been sent while the removal of the old
+   * one was not), less those `skip` leaves out before any lstat.
+   */
+  async unsent(changes: readonly ChangeEvent[], skip: (e: ChangeEvent) => boolean = () => false): Promise<ChangeEvent[]> {
     const out: ChangeEvent[] = [];
-    for (const e of changes.flatMap(withoutRename)) if (!(await this.covered(e))) out.push(e);
+    for (const e of changes) if (!skip(e) && !(await this.covered(e))) out.push(e);
     return out;
   }
 
@@ -166,15 +170,13 @@ export class Snapshots {
 
   /** Queues the changes that no run sent since they were made: events the watcher dropped. */
   private async queueUnsent(changes: readonly ChangeEvent[]): Promise<number> {
-    const unsent: ChangeEvent[] = [];
-    // A rename's halves are judged apart: the watcher may have reported (and gsyncd sent)
-    // the new name while the event of the old one's removal was dropped.
-    for (const e of changes.flatMap(withoutRename)) {
-      // Excluded paths are never sent (their directory's own change is an event of its own).
-      // Failed paths are known and listed: they wait for a change of their own.
-      if (this.d.queue.has(e.path) || this.d.failed.has(e.path) || this.d.matcher.verdictUntyped(e.path) === 'exclude') continue;
-      if (!(await this.covered(e))) unsent.push(e);
-    }
+    // Queued paths are on their way. Excluded paths are never sent (their directory's own
+    // change is an event of its own). Failed paths are known and listed: they wait for a
+    // change of their own.
+    const unsent = await this.unsent(
+      changes.flatMap(withoutRename),
+      (e) => this.d.queue.has(e.path) || this.d.failed.has(e.path) || this.d.matcher.verdictUntyped(e.path) === 'exclude',
+    );
     if (unsent.length === 0) return 0;
     this.d.logger.warn('watcher missed changes; sending them', { paths: unsent.length, first: unsent[0]?.path });
     for (const e of unsent) this.d.queueEvent(e, 0);

@@ -106,7 +106,7 @@ export async function diffListings(before: AsyncIterable<readonly ListingEntry[]
     } else if (x !== undefined && y !== undefined) {
       // Most entries are unchanged: the same record, compared as bytes, needs no field read.
       if (sameRecord(x, y)) {
-        // the same entry, the same size and mtime
+        // Nothing to report.
       } else if (inode(x) !== inode(y)) {
         // Another entry under the same name: either may have been renamed from or to elsewhere.
         const inPlace = x.type === y.type && y.type !== 'd';
