@@ -162,7 +162,7 @@ export class Crawls {
     // What the last run sent after the snapshot (its journal) is not sent again.
     const snapshots = this.d.snapshots;
     if (snapshots) await snapshots.loadJournal(new Date(marker.snapshotAt));
-    const events = snapshots ? await snapshots.unsent(changes) : changes;
+    const events = snapshots ? await snapshots.unsent(changes, { restart: true }) : changes;
     const pending = await saved.pending();
     // Changed at some unknown time before now: as old as can be, for checkpoints.
     for (const e of events) this.d.intake.queueEvent(e, 0);

@@ -200,6 +200,14 @@ export class Snapshotter {
     this.stopping.abort();
   }
 
+  /**
+   * Resolves once no save or reconciliation runs. After stop() that is soon: their scans are
+   * stopped with it, and a save past its check only has its files to rename.
+   */
+  async settled(): Promise<void> {
+    while (this.busy) await new Promise((r) => setTimeout(r, 20));
+  }
+
   /** A method, not the signal's field: it changes while a save awaits. */
   private stopped(): boolean {
     return this.stopping.signal.aborted;

@@ -126,20 +126,38 @@ export class Snapshots {
   /**
    * The changes no run sent since they were made: `changes` without renames (a rename's
    * halves are judged apart: the new name may have been sent while the removal of the old
-   * one was not), less those `skip` leaves out before any lstat.
+   * one was not), less those `skip` leaves out before any lstat. `restart`: the changes of a
+   * History Crawl, judged against the journal of the last run (see covered()).
    */
-  async unsent(changes: readonly ChangeEvent[], skip: (e: ChangeEvent) => boolean = () => false): Promise<ChangeEvent[]> {
+  async unsent(changes: readonly ChangeEvent[], o: { skip?: (e: ChangeEvent) => boolean; restart?: boolean } = {}): Promise<ChangeEvent[]> {
     const out: ChangeEvent[] = [];
-    for (const e of changes) if (!skip(e) && !(await this.covered(e))) out.push(e);
+    for (const e of changes) if (!(o.skip?.(e) ?? false) && !(await this.covered(e, o.restart === true))) out.push(e);
     return out;
   }
 
-  private async covered(e: ChangeEvent): Promise<boolean> {
-    const changedAt = await lstat(path.join(this.d.master, e.path)).then(
+  /**
+   * Whether a run that started after the change listed its path. A path that exists changed
+   * at its ctime. For a path that is gone, live, any run that listed it counts (the delete
+   * event is what queued it). At a restart that is not enough: the last run may have sent
+   * the file and stopped before its deletion went out. A deletion changes the directory
+   * that held the path, so the ctime of the nearest directory still there bounds when it
+   * happened: only a run that started after that covers it.
+   */
+  private async covered(e: ChangeEvent, restart: boolean): Promise<boolean> {
+    const changedAt = await this.ctime(e.path);
+    if (changedAt !== undefined || !restart) return this.sentSince.covers(e.path, changedAt);
+    for (let dir = path.dirname(e.path); ; dir = path.dirname(dir)) {
+      const at = await this.ctime(dir === '.' ? '' : dir);
+      if (at !== undefined) return this.sentSince.covers(e.path, at);
+      if (dir === '.' || dir === '/') return false;
+    }
+  }
+
+  private ctime(rel: string): Promise<number | undefined> {
+    return lstat(path.join(this.d.master, rel)).then(
       (st) => st.ctimeMs,
       () => undefined,
     );
-    return this.sentSince.covers(e.path, changedAt);
   }
 
   /** The last confirmed snapshot, else the tree as the Full Crawl found it. */
@@ -173,10 +191,9 @@ export class Snapshots {
     // Queued paths are on their way. Excluded paths are never sent (their directory's own
     // change is an event of its own). Failed paths are known and listed: they wait for a
     // change of their own.
-    const unsent = await this.unsent(
-      changes.flatMap(withoutRename),
-      (e) => this.d.queue.has(e.path) || this.d.failed.has(e.path) || this.d.matcher.verdictUntyped(e.path) === 'exclude',
-    );
+    const unsent = await this.unsent(changes.flatMap(withoutRename), {
+      skip: (e) => this.d.queue.has(e.path) || this.d.failed.has(e.path) || this.d.matcher.verdictUntyped(e.path) === 'exclude',
+    });
     if (unsent.length === 0) return 0;
     this.d.logger.warn('watcher missed changes; sending them', { paths: unsent.length, first: unsent[0]?.path });
     for (const e of unsent) this.d.queueEvent(e, 0);
@@ -217,6 +234,9 @@ export class Snapshots {
   async saveFinal(pending: () => readonly Entry[]): Promise<void> {
     if (!this.snapshotter) return;
     this.haltScans();
+    // A periodic save past its last check would confirm its snapshot with an empty pending
+    // set, over the one saved here.
+    await this.snapshotter.settled();
     try {
       if (!(await this.d.saved.has(this.d.saved.snapshotFile))) {
         if (!(await this.d.saved.has(this.d.saved.baselineFile))) {

@@ -9,6 +9,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Options } from '../../src/config/options.js';
 import { compileMatcher } from '../../src/filter/matcher.js';
 import type { FailedPaths } from '../../src/session/failed-paths.js';
@@ -96,8 +97,35 @@ describe('a clean stop', () => {
       assert.equal(await second.snapshots.loadJournal(new Date(marker.snapshotAt)), 1);
       const changes = await changesSinceSnapshot(t.master, second.saved.snapshotFile, []);
       assert.deepEqual(changes.map((c) => c.path).sort(), ['a', 'd/b', 'while-stopped']);
-      const unsent = await second.snapshots.unsent(changes);
+      const unsent = await second.snapshots.unsent(changes, { restart: true });
       assert.deepEqual(unsent.map((c) => c.path).sort(), ['d/b', 'while-stopped'], 'a was sent after its change');
+    } finally {
+      rmSync(t.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sends again a delete made after the path was last sent (the journal lists the path, not its removal)', async () => {
+    const t = tree();
+    try {
+      const first = run(t.master, t.state);
+      await first.snapshots.writeBaseline();
+      first.snapshots.start();
+      // After the baseline, a run sent a; a was deleted after that run started, and gsyncd
+      // stopped (or was killed) before the delete went out. The clock moves on between the
+      // three, so that their order shows in milliseconds.
+      await delay(20);
+      first.snapshots.sent(['a'], Date.now());
+      await delay(20);
+      rmSync(path.join(t.master, 'a'));
+      await first.snapshots.saveFinal(() => []);
+      const marker = await first.saved.marker();
+      assert.ok(marker !== undefined);
+
+      const second = run(t.master, t.state);
+      await second.snapshots.loadJournal(new Date(marker.snapshotAt));
+      const changes = await changesSinceSnapshot(t.master, second.saved.snapshotFile, []);
+      assert.deepEqual(changes, [{ path: 'a', kind: 'delete' }]);
+      assert.deepEqual(await second.snapshots.unsent(changes, { restart: true }), [{ path: 'a', kind: 'delete' }], 'the delete is sent');
     } finally {
       rmSync(t.dir, { recursive: true, force: true });
     }
