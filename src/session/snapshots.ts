@@ -10,6 +10,7 @@ import type { Options } from '../config/options.js';
 import type { Matcher } from '../filter/matcher.js';
 import type { Logger } from '../log/logger.js';
 import type { Entry } from '../sync/change-set.js';
+import { ancestorsOf } from '../sync/paths.js';
 import { withoutRename, type ChangeEvent } from '../watch/change-source.js';
 import { changesBetween, changesSinceSnapshot, writeTreeSnapshot } from '../watch/snapshot.js';
 import type { FailedPaths } from './failed-paths.js';
@@ -137,20 +138,26 @@ export class Snapshots {
 
   /**
    * Whether a run that started after the change listed its path. A path that exists changed
-   * at its ctime. For a path that is gone, live, any run that listed it counts (the delete
-   * event is what queued it). At a restart that is not enough: the last run may have sent
-   * the file and stopped before its deletion went out. A deletion changes the directory
+   * at its ctime. A path that is gone went with the directories above it up to the nearest
+   * one still there, and a run that listed any of them removed it from the slave too (a
+   * deleted directory's files are no misses of their own). Live, any such run counts (the
+   * delete event is what queued it). At a restart that is not enough: the last run may have
+   * sent the file and stopped before its deletion went out. A deletion changes the directory
    * that held the path, so the ctime of the nearest directory still there bounds when it
    * happened: only a run that started after that covers it.
    */
   private async covered(e: ChangeEvent, restart: boolean): Promise<boolean> {
     const changedAt = await this.ctime(e.path);
-    if (changedAt !== undefined || !restart) return this.sentSince.covers(e.path, changedAt);
-    for (let dir = path.dirname(e.path); ; dir = path.dirname(dir)) {
-      const at = await this.ctime(dir === '.' ? '' : dir);
-      if (at !== undefined) return this.sentSince.covers(e.path, at);
-      if (dir === '.' || dir === '/') return false;
+    if (changedAt !== undefined) return this.sentSince.covers(e.path, changedAt);
+    const gone = [e.path];
+    let keptAt: number | undefined;
+    for (const dir of ancestorsOf(e.path)) {
+      keptAt = await this.ctime(dir);
+      if (keptAt !== undefined) break;
+      gone.push(dir);
     }
+    if (restart && keptAt === undefined) return false;
+    return gone.some((p) => this.sentSince.covers(p, restart ? keptAt : undefined));
   }
 
   private ctime(rel: string): Promise<number | undefined> {

@@ -146,6 +146,58 @@ describe('a clean stop', () => {
   });
 });
 
+describe("a deleted directory's content", () => {
+  it('is covered by the run that listed the directory, live and at a restart', async () => {
+    const t = tree();
+    try {
+      const first = run(t.master, t.state);
+      await first.snapshots.writeBaseline();
+      first.snapshots.start();
+      await delay(20);
+      rmSync(path.join(t.master, 'd'), { recursive: true });
+      await delay(20);
+      // The delete event names d alone; the run that removed d removed d/b with it.
+      first.snapshots.sent(['d'], Date.now());
+      const changes = await changesSinceSnapshot(t.master, first.saved.baselineFile, []);
+      assert.deepEqual(changes.map((c) => c.path).sort(), ['d', 'd/b']);
+      assert.deepEqual(await first.snapshots.unsent(changes), [], 'live: no miss');
+      await first.snapshots.saveFinal(() => []);
+      const marker = await first.saved.marker();
+      assert.ok(marker !== undefined);
+
+      const second = run(t.master, t.state);
+      await second.snapshots.loadJournal(new Date(marker.snapshotAt));
+      assert.deepEqual(await second.snapshots.unsent(changes, { restart: true }), [], 'restart: nothing to send again');
+    } finally {
+      rmSync(t.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is sent again when the run that listed the directory came before its removal', async () => {
+    const t = tree();
+    try {
+      const first = run(t.master, t.state);
+      await first.snapshots.writeBaseline();
+      first.snapshots.start();
+      await delay(20);
+      first.snapshots.sent(['d'], Date.now());
+      await delay(20);
+      rmSync(path.join(t.master, 'd'), { recursive: true });
+      await first.snapshots.saveFinal(() => []);
+      const marker = await first.saved.marker();
+      assert.ok(marker !== undefined);
+
+      const second = run(t.master, t.state);
+      await second.snapshots.loadJournal(new Date(marker.snapshotAt));
+      const changes = await changesSinceSnapshot(t.master, second.saved.snapshotFile, []);
+      const unsent = await second.snapshots.unsent(changes, { restart: true });
+      assert.deepEqual(unsent.map((c) => c.path).sort(), ['d', 'd/b']);
+    } finally {
+      rmSync(t.dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the journal of what was sent', () => {
   it('skips a line cut short by a crash and runs older than the snapshot', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'gsyncd-journal-'));
