@@ -3,7 +3,7 @@
 // `rsync -a --delete` cycle of the same tree in the same run:
 //   first start on a slave already in sync (until Changelog Crawl), at rest, a clean stop,
 //   a restart after changes made while stopped (until the slave has them all), its stop.
-// Usage: node dist/bench/scale.js [--work DIR] [--files N[,N...]] [--per-dir N] [--changes N] [--keep]
+// Usage: node dist/bench/scale.js [--work DIR] [--files N[,N...]] [--per-dir N] [--changes N] [--watcher NAME] [--keep]
 import { mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,7 +14,7 @@ import { RssSampler } from './proctree.js';
 import { createTree, type TreeShape } from './tree.js';
 
 const TMPFS_MAGIC = 0x01021994;
-const USAGE = 'usage: node dist/bench/scale.js [--work DIR] [--files N[,N...]] [--per-dir N] [--changes N] [--keep]';
+const USAGE = 'usage: node dist/bench/scale.js [--work DIR] [--files N[,N...]] [--per-dir N] [--changes N] [--watcher NAME] [--keep]';
 
 interface Options {
   readonly work: string;
@@ -22,6 +22,8 @@ interface Options {
   readonly perDir: number;
   readonly changes: number;
   readonly keep: boolean;
+  /** gsyncd's --watcher (its default when not given). */
+  readonly watcher: string | undefined;
 }
 
 function parse(argv: readonly string[]): Options {
@@ -30,6 +32,7 @@ function parse(argv: readonly string[]): Options {
   let perDir = 1000;
   let changes = 1000;
   let keep = false;
+  let watcher: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -47,12 +50,13 @@ function parse(argv: readonly string[]): Options {
     else if (a === '--per-dir') perDir = count(value());
     else if (a === '--changes') changes = count(value());
     else if (a === '--keep') keep = true;
+    else if (a === '--watcher') watcher = value();
     else if (a === '-h' || a === '--help') {
       console.log(USAGE);
       process.exit(0);
     } else throw new Error(`unknown option "${a ?? ''}"\n${USAGE}`);
   }
-  return { work, sizes, perDir, changes, keep };
+  return { work, sizes, perDir, changes, keep, watcher };
 }
 
 const log = (msg: string): void => {
@@ -108,7 +112,7 @@ async function measure(work: string, files: number, o: Options): Promise<SizeRes
   const cycle = (await runOk('rsync', ['-a', '--delete', `${master}/`, `${slave}/`])).seconds;
   log(`  one rsync -a --delete cycle: ${cycle.toFixed(1)} s`);
 
-  const args = ['--state-dir', state, master, slave];
+  const args = ['--state-dir', state, ...(o.watcher === undefined ? [] : ['--watcher', o.watcher]), master, slave];
   const first = await startUntil(args, join(dir, 'gsyncd-1.log'), /Changelog Crawl started/);
   log(`  first start: ${first.phase.seconds.toFixed(1)} s, peak ${String(first.phase.peakMb)} MB`);
   await sleep(5000);

@@ -26,7 +26,7 @@ import { splitWords } from '../transport/shell-words.js';
 import { createChangeSource } from '../watch/create.js';
 import { addTunableOptions, flagSettings, type FilterCollector } from './flags.js';
 import { chooseConfig, loadConfig, loadSessionConfig } from './config-source.js';
-import { checkMaster, checkSlave, checkTool, readFilterFiles, resolveMasterVolume } from './prepare.js';
+import { checkMaster, checkOnPath, checkSlave, checkTool, readFilterFiles, resolveMasterVolume } from './prepare.js';
 import { SESSION_NAME, defaultSessionName, defaultStateDir } from './state-dir.js';
 import { VERSION } from './version.js';
 import { parseCommand } from './parse-command.js';
@@ -174,6 +174,7 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
   }
 
   await checkTool(o.rsyncCommand, ['--version'], 'rsync', '--rsync-command');
+  if (o.watcher === 'inotify' && !o.once) await checkOnPath('perl', 'perl-base', '--watcher inotify runs its inotify helper with it, or choose --watcher native', env);
   const rshWords = words(o.sshCommand, 'ssh-command');
   if (rshWords.length === 0) throw usageError('--ssh-command: empty');
   const remote = slave.kind === 'local' ? undefined : { ...slave, kind: 'ssh' as const, port: slave.kind === 'ssh' ? slave.port : undefined, path: slave.kind === 'ssh' ? slave.path : '', host: slave.host ?? '' };

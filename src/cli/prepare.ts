@@ -2,7 +2,8 @@
  * Checks that only the filesystem can answer before a session starts: MASTER exists, the
  * slave does not overlap it, filter files are readable, rsync and ssh are installed.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { access, constants, readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { execa } from 'execa';
 import type { Endpoint, LocalEndpoint } from '../endpoint/parse.js';
 import { describeEndpoint } from '../endpoint/parse.js';
@@ -74,6 +75,20 @@ export async function readFilterFiles(filters: readonly FilterArg[]): Promise<Ma
 }
 
 /** rsync and ssh are the tools gsyncd drives; say clearly when one is missing. */
+/** Like checkTool, for a program that has no cheap version flag: found on the PATH, none started. */
+export async function checkOnPath(program: string, pkg: string, why: string, env: NodeJS.ProcessEnv): Promise<void> {
+  for (const dir of (env['PATH'] ?? '').split(':')) {
+    if (dir === '') continue;
+    try {
+      await access(path.join(dir, program), constants.X_OK);
+      return;
+    } catch {
+      // not in this one
+    }
+  }
+  throw new GsyncdError(`${program}: not found on the PATH; ${why} (install the ${pkg} package)`, ExitCode.failure);
+}
+
 export async function checkTool(program: string, versionArgs: readonly string[], pkg: string, option: string): Promise<void> {
   const r = await execa(program, versionArgs, { reject: false, stdin: 'ignore', timeout: 10_000 });
   if (r.failed && r.exitCode === undefined) {

@@ -10,7 +10,7 @@ import { usageError } from '../errors.js';
 import { FILTER_RULES_KEY, decodeFilterArg, encodeFilterArg, isFilterKind, type FilterArg } from '../filter/rules.js';
 
 export type LogLevel = 'ERROR' | 'WARNING' | 'INFO' | 'DEBUG';
-export type WatcherKind = 'native' | 'chokidar' | 'poll';
+export type WatcherKind = 'native' | 'inotify' | 'chokidar' | 'poll';
 
 export interface Options {
   readonly session: string | undefined;

@@ -132,8 +132,8 @@ export const TUNABLES: readonly Tunable[] = [
     help: 'the confirmation compares SHA-256 of file contents too (reads both copies)' },
 
   // Change detection.
-  { name: 'watcher', type: 'choice', default: 'native', choices: ['native', 'chokidar', 'poll'], arg: 'NAME',
-    help: 'change detection: native (inotify, default), chokidar, poll (for network filesystems)' },
+  { name: 'watcher', type: 'choice', default: 'inotify', choices: ['inotify', 'native', 'chokidar', 'poll'], arg: 'NAME',
+    help: 'change detection: inotify (default: a watch per directory, memory per directory not per file, renames paired; its helper needs perl), native (@parcel/watcher, memory per file), chokidar, poll (for network filesystems)' },
   { name: 'poll-interval', type: 'number', default: 5, min: 0.1, max: 86400, arg: 'SECONDS',
     help: 'how often --watcher poll looks at each file; also how often the tree is rescanned when the inotify watch limit is reached' },
 

@@ -10,6 +10,8 @@ export async function createChangeSource(kind: WatcherKind, o: WatchOptions): Pr
   switch (kind) {
     case 'native':
       return nativeSource(o);
+    case 'inotify':
+      return (await import('./inotify.js')).inotifySource(o);
     case 'chokidar':
     case 'poll':
       return (await import('./chokidar.js')).chokidarSource(o, kind === 'poll');

@@ -112,17 +112,18 @@ describe('the container image', { skip: imageTestsSkipReason() }, () => {
     assert.match(id.stdout, /^gsyncd 750$/m);
   });
 
-  it('has rsync, ssh, tini and setpriv, and gsyncd on the PATH', { timeout: 120_000 }, async () => {
+  it('has rsync, ssh, tini, setpriv and perl (the inotify helper), and gsyncd on the PATH', { timeout: 120_000 }, async () => {
     const tools = await runIn(container, [
       'sh',
       '-ec',
-      'rsync --version | head -n 1; ssh -V 2>&1; tini --version; setpriv --version; command -v gsyncd; gsyncd --version',
+      'rsync --version | head -n 1; ssh -V 2>&1; tini --version; setpriv --version; perl -e "print qq(perl \\$]\\n)"; command -v gsyncd; gsyncd --version',
     ]);
     assert.equal(tools.code, 0, tools.stderr);
     assert.match(tools.stdout, /^rsync\s+version 3\./m);
     assert.match(tools.stdout, /^OpenSSH_/m);
     assert.match(tools.stdout, /^tini version /m);
     assert.match(tools.stdout, /^setpriv from util-linux /m);
+    assert.match(tools.stdout, /^perl 5\./m);
     assert.match(tools.stdout, /^\/usr\/local\/bin\/gsyncd$/m);
     assert.match(tools.stdout, new RegExp(`^${pkg.version.replace(/\./g, '\\.')}$`, 'm'));
   });

@@ -2,7 +2,7 @@
 // culprit (the option, the operand, or `file:line` in a config file), and nothing synced.
 // rsync or ssh missing is a runtime error instead: exit 1, naming the program and its package.
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { describeExit, runGsyncd, type RunResult } from '../helpers/gsyncd.js';
@@ -174,6 +174,18 @@ describe('missing programs: exit 1, the message names the program and the packag
     const run = await runGsyncd(['--once', '-e', '/nonexistent/ssh', layout.master, `localhost:${layout.slave}`]);
     assert.equal(run.code, 1, `${describeExit(run)}\n${run.stderr}`);
     assert.match(run.stderr, /^gsyncd: \/nonexistent\/ssh: not found or not executable; install the openssh-client package/m);
+    assertSlaveEmpty(layout);
+  });
+
+  it('perl not installed (the default watcher runs its inotify helper with it)', async (t) => {
+    const layout = await setup(t, 'no-perl');
+    // A PATH with rsync on it and no perl.
+    const bin = path.join(layout.outside, 'bin');
+    mkdirSync(bin);
+    symlinkSync('/usr/bin/rsync', path.join(bin, 'rsync'));
+    const run = await runGsyncd([layout.master, layout.slave], { env: { PATH: bin } });
+    assert.equal(run.code, 1, `${describeExit(run)}\n${run.stderr}`);
+    assert.match(run.stderr, /^gsyncd: perl: not found on the PATH; --watcher inotify runs its inotify helper with it, or choose --watcher native \(install the perl-base package\)$/m);
     assertSlaveEmpty(layout);
   });
 });

@@ -135,16 +135,17 @@ async function watchLimitPrefix(limit: number): Promise<string[] | undefined> {
 }
 
 describe('the inotify watch limit', () => {
-  it('reached at start: a WARNING naming fs.inotify.max_user_watches, and rescans find every change', { timeout: 150_000 }, async (t) => {
+  for (const watcher of ['native', 'inotify']) {
+  it(`--watcher ${watcher}: reached at start: a WARNING naming fs.inotify.max_user_watches, and rescans find every change`, { timeout: 150_000 }, async (t) => {
     const prefix = await watchLimitPrefix(20);
     if (!prefix) {
       t.skip('user namespaces are not available here');
       return;
     }
     const scope = scopeFor(t);
-    const layout = await makeLayout(scope, 'limit-start');
+    const layout = await makeLayout(scope, `limit-start-${watcher}`);
     for (let i = 0; i < 40; i++) writeFiles(path.join(layout.master, `d${i}`, 'inner'), 'f', 2);
-    const g = await live(scope, ['--poll-interval', '1', layout.master, layout.slave], { prefix });
+    const g = await live(scope, ['--watcher', watcher, '--poll-interval', '1', layout.master, layout.slave], { prefix });
     const warning = await g.waitForLog('inotify watch limit reached', 10_000);
     assert.match(warning.line, /fs\.inotify\.max_user_watches/);
     assert.match(warning.line, /sysctl/);
@@ -159,16 +160,16 @@ describe('the inotify watch limit', () => {
     await stopAndAssertClean(g);
   });
 
-  it('reached while live: the WARNING, and files written into unwatched directories arrive', { timeout: 150_000 }, async (t) => {
+  it(`--watcher ${watcher}: reached while live: the WARNING, and files written into unwatched directories arrive`, { timeout: 150_000 }, async (t) => {
     const prefix = await watchLimitPrefix(30);
     if (!prefix) {
       t.skip('user namespaces are not available here');
       return;
     }
     const scope = scopeFor(t);
-    const layout = await makeLayout(scope, 'limit-live');
+    const layout = await makeLayout(scope, `limit-live-${watcher}`);
     writeFiles(path.join(layout.master, 'start'), 'f', 3);
-    const g = await live(scope, ['--poll-interval', '1', layout.master, layout.slave], { prefix });
+    const g = await live(scope, ['--watcher', watcher, '--poll-interval', '1', layout.master, layout.slave], { prefix });
     for (let i = 0; i < 60; i++) mkdirSync(path.join(layout.master, `new${i}`));
     await g.waitForLog('inotify watch limit reached', 30_000);
     // Directories past the limit are not watched: these writes raise no event.
@@ -178,4 +179,5 @@ describe('the inotify watch limit', () => {
     await stopAndAssertClean(g);
     await assertMirrored(layout.master, layout.slave);
   });
+  }
 });

@@ -233,6 +233,7 @@ async function mountTmpfs(scope: Scope, dir: string): Promise<void> {
 describe('watcher backends', () => {
   const backends: readonly (readonly string[])[] = [
     ['--watcher', 'native'],
+    ['--watcher', 'inotify'],
     ['--watcher', 'chokidar'],
     ['--watcher', 'poll', '--poll-interval', '0.5'],
   ];

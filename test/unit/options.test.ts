@@ -37,7 +37,7 @@ const BUILT_IN: Options = {
   faultyRestart: 300,
   retryAttempts: 6,
   retryMaxDelay: 60,
-  watcher: 'native',
+  watcher: 'inotify',
   pollInterval: 5,
   logFile: undefined,
   logLevel: 'INFO',
@@ -230,7 +230,7 @@ describe('precedence: flag > env > session > file defaults > built-in', () => {
   });
   it('falls back to the built-in default', () => {
     assert.equal(o.shutdownTimeout, 10);
-    assert.equal(o.watcher, 'native');
+    assert.equal(o.watcher, 'inotify');
   });
   it("replaces a lower layer's filters with a higher layer's, as a whole", () => {
     assert.deepEqual(o.filters, [{ kind: 'include', value: 'from-session' }]);

@@ -58,7 +58,7 @@ describe('effective settings', () => {
     const by = new Map(list.map((e) => [e.name, e]));
     assert.deepEqual(by.get('sync-jobs'), { name: 'sync-jobs', values: ['7'], source: 'own' });
     assert.deepEqual(by.get('batch-delay'), { name: 'batch-delay', values: ['3'], source: 'f [session web]' });
-    assert.deepEqual(by.get('watcher'), { name: 'watcher', values: ['native'], source: 'default' });
+    assert.deepEqual(by.get('watcher'), { name: 'watcher', values: ['inotify'], source: 'default' });
     assert.equal(by.get('max-delete'), undefined, 'an option without a default or a value is not listed');
     assert.equal(by.get('config-file'), undefined, 'a flag-only option is not listed');
   });

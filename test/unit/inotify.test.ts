@@ -1,0 +1,196 @@
+// src/watch/inotify.ts against the real kernel: renames come as one event (files and
+// directories, odd names too), a moved directory's later events come under its new name, one
+// moved out is a delete and goes silent, one moved in is watched, and a tree made at once is
+// reported again once watched. A sentinel file written last stands for "nothing else came":
+// the kernel queues one directory's events in order, and the helper passes them on in order.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import type { ChangeEvent, ChangeSource } from '../../src/watch/change-source.js';
+import { inotifySource } from '../../src/watch/inotify.js';
+import { pollUntil } from '../helpers/wait.js';
+
+interface Watched {
+  readonly root: string;
+  readonly outside: string;
+  readonly source: ChangeSource;
+  /** Every event so far, as `kind:path` (`rename:to<-from`), and the troubles reported. */
+  readonly seen: string[];
+  readonly troubles: string[];
+  /** Waits for `line` among the events since `from`; returns them. */
+  until(line: string, from?: number): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+const show = (e: ChangeEvent): string => `${e.kind}:${e.path}${e.from === undefined ? '' : `<-${e.from}`}`;
+
+async function watched(prepare: (root: string) => void, ignoredDirNames: readonly string[] = []): Promise<Watched> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gsyncd-inotify-'));
+  const root = path.join(dir, 'root');
+  const outside = path.join(dir, 'outside');
+  mkdirSync(root);
+  mkdirSync(outside);
+  prepare(root);
+  const seen: string[] = [];
+  const troubles: string[] = [];
+  const source = inotifySource({ root, ignoredDirNames, pollIntervalMs: 1000 });
+  await source.start({
+    onEvents: (events) => seen.push(...events.map(show)),
+    onLost: (p, reason) => troubles.push(`lost ${p}: ${reason}`),
+    onLimit: (reason) => troubles.push(`limit: ${reason}`),
+  });
+  return {
+    root,
+    outside,
+    source,
+    seen,
+    troubles,
+    until: (line, from = 0) =>
+      pollUntil(() => (seen.indexOf(line, from) >= 0 ? seen.slice(from) : undefined), () => `${line} among ${JSON.stringify(seen.slice(from))}`, {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+      }),
+    close: async () => {
+      await source.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('--watcher inotify', () => {
+  it('reports a file renamed as one rename, names with a newline too', async () => {
+    const w = await watched((root) => {
+      writeFileSync(path.join(root, 'a'), 'a\n');
+      writeFileSync(path.join(root, 'line\nbreak'), 'b\n');
+    });
+    try {
+      renameSync(path.join(w.root, 'a'), path.join(w.root, 'b'));
+      renameSync(path.join(w.root, 'line\nbreak'), path.join(w.root, 'still\nodd'));
+      writeFileSync(path.join(w.root, 'sentinel'), '');
+      const events = await w.until('create:sentinel');
+      assert.deepEqual(events.slice(0, 2), ['rename:b<-a', 'rename:still\nodd<-line\nbreak']);
+      assert.deepEqual(w.troubles, []);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('renames a name that is not valid UTF-8 as one event, and watches a directory of such a name', async () => {
+    const odd = Buffer.from('f\xff', 'latin1');
+    const w = await watched((root) => {
+      mkdirSync(Buffer.concat([Buffer.from(`${root}/`), odd]));
+    });
+    try {
+      const dir = Buffer.concat([Buffer.from(`${w.root}/`), odd]);
+      writeFileSync(Buffer.concat([dir, Buffer.from('/inside')]), 'x\n');
+      renameSync(dir, path.join(w.root, 'plain'));
+      writeFileSync(path.join(w.root, 'plain', 'later'), 'y\n');
+      const events = await w.until('create:plain/later');
+      // The session gets paths as UTF-8: the byte that is not comes as U+FFFD (it then sends the directory).
+      assert.deepEqual(events.slice(0, 3), ['create:f\uFFFD/inside', 'update:f\uFFFD/inside', 'rename:plain<-f\uFFFD']);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('reports a directory renamed as one rename, and what happens in it later under its new name', async () => {
+    const w = await watched((root) => {
+      mkdirSync(path.join(root, 'd/sub/deep'), { recursive: true });
+    });
+    try {
+      renameSync(path.join(w.root, 'd'), path.join(w.root, 'e'));
+      writeFileSync(path.join(w.root, 'e/sub/deep/f'), 'f\n');
+      const events = await w.until('update:e/sub/deep/f');
+      assert.deepEqual(events, ['rename:e<-d', 'create:e/sub/deep/f', 'update:e/sub/deep/f']);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('swaps and chains of renames come out in order', async () => {
+    const w = await watched((root) => {
+      for (const n of ['a', 'b', 'c']) mkdirSync(path.join(root, n));
+    });
+    try {
+      renameSync(path.join(w.root, 'a'), path.join(w.root, 't'));
+      renameSync(path.join(w.root, 'b'), path.join(w.root, 'a'));
+      renameSync(path.join(w.root, 'c'), path.join(w.root, 'b'));
+      renameSync(path.join(w.root, 't'), path.join(w.root, 'c'));
+      writeFileSync(path.join(w.root, 'c', 'was-a'), '');
+      const events = await w.until('create:c/was-a');
+      assert.deepEqual(events.slice(0, 4), ['rename:t<-a', 'rename:a<-b', 'rename:b<-c', 'rename:c<-t']);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('a directory moved out is a delete and goes silent; moved back in, it is new and watched', async () => {
+    const w = await watched((root) => {
+      mkdirSync(path.join(root, 'd/sub'), { recursive: true });
+    });
+    try {
+      renameSync(path.join(w.root, 'd'), path.join(w.outside, 'd'));
+      writeFileSync(path.join(w.outside, 'd/sub/while-out'), '');
+      writeFileSync(path.join(w.root, 'sentinel'), '');
+      let events = await w.until('create:sentinel');
+      assert.deepEqual(events, ['delete:d', 'create:sentinel']);
+      const mark = w.seen.length;
+      renameSync(path.join(w.outside, 'd'), path.join(w.root, 'back'));
+      await w.until('create:back', mark);
+      writeFileSync(path.join(w.root, 'back/sub/inside'), '');
+      events = await w.until('create:back/sub/inside', mark);
+      assert.ok(!events.some((e) => e.includes('while-out')), JSON.stringify(events));
+      assert.deepEqual(w.troubles, []);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('a tree made at once is reported again once every directory in it is watched', async () => {
+    const w = await watched(() => undefined);
+    try {
+      mkdirSync(path.join(w.root, 'n/o/p'), { recursive: true });
+      // Reported once as made, and once more after n/o/p is watched (n is then sent whole).
+      await pollUntil(() => (w.seen.filter((e) => e === 'create:n').length >= 2 ? true : undefined), () => `create:n twice in ${JSON.stringify(w.seen)}`, {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+      });
+      writeFileSync(path.join(w.root, 'n/o/p/q'), '');
+      await w.until('create:n/o/p/q');
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('directories that vanish before they can be watched are no trouble', async () => {
+    const w = await watched(() => undefined);
+    try {
+      for (let i = 0; i < 200; i++) {
+        const d = path.join(w.root, `.pkg-${String(i)}`);
+        mkdirSync(path.join(d, 'inner'), { recursive: true });
+        rmSync(d, { recursive: true });
+      }
+      writeFileSync(path.join(w.root, 'sentinel'), '');
+      await w.until('create:sentinel');
+      assert.deepEqual(w.troubles, []);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('leaves directories the filters exclude whole unwatched', async () => {
+    const w = await watched((root) => {
+      mkdirSync(path.join(root, 'node_modules/pkg'), { recursive: true });
+    }, ['node_modules']);
+    try {
+      writeFileSync(path.join(w.root, 'node_modules/pkg/index.js'), '');
+      writeFileSync(path.join(w.root, 'sentinel'), '');
+      const events = await w.until('create:sentinel');
+      assert.deepEqual(events, ['create:sentinel']);
+    } finally {
+      await w.close();
+    }
+  });
+});
