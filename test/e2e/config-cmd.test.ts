@@ -42,7 +42,7 @@ describe('gsyncd config', () => {
     assert.match(list.stdout, new RegExp(`^ignore-deletes: true +# ${own.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     assert.match(list.stdout, /^batch-delay: 0\.5 +# .*gsyncd\.conf \[session cs\]$/m);
     assert.match(list.stdout, /^sync-jobs: 2 +# .*gsyncd\.conf$/m);
-    assert.match(list.stdout, /^watcher: native +# default$/m);
+    assert.match(list.stdout, /^watcher: inotify +# default$/m);
     assert.equal((await config('get', 'cs', 'sync_jobs')).stdout, '2\n');
 
     // The session, started by name alone, obeys its own config: the delete stays on the master.

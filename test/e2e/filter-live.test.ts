@@ -1,5 +1,5 @@
 // Filter rules around the live mirror: an excluded directory is not watched (the inotify
-// watches are counted in /proc), a changed .rsync-filter file applies to its directory at once,
+// watches are counted in /proc, for both watchers), a changed .rsync-filter file applies to its directory at once,
 // and every malformed rule stops gsyncd with exit 2 and rsync's reason, changing nothing.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,43 +8,57 @@ import { describe, it } from 'node:test';
 import { waitForMirror } from '../helpers/compare.js';
 import { exec } from '../helpers/exec.js';
 import { gsyncdBin, startGsyncd, stopAndAssertClean } from '../helpers/gsyncd.js';
+import { descendantsOf } from '../helpers/proc.js';
 import { makeLayout, scopeFor } from '../helpers/scope.js';
 import { pollUntil } from '../helpers/wait.js';
 
-/** inotify watches held by a process: one "inotify wd:" line per watch in its fdinfo. */
+/**
+ * inotify watches held by a process and its descendants (the default watcher's helper holds
+ * them): one "inotify wd:" line per watch in their fdinfo.
+ */
 function inotifyWatches(pid: number): number {
   let n = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+  for (const p of [pid, ...descendantsOf(pid).map((r) => r.pid)]) {
+    let fds: string[];
     try {
-      n += readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+      fds = readdirSync(`/proc/${p}/fdinfo`);
     } catch {
-      /* closed meanwhile */
+      continue; // exited meanwhile
+    }
+    for (const fd of fds) {
+      try {
+        n += readFileSync(`/proc/${p}/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+      } catch {
+        /* closed meanwhile */
+      }
     }
   }
   return n;
 }
 
 describe('filter rules, live', () => {
-  it('does not watch an excluded directory', { timeout: 90_000 }, async (t) => {
-    const layout = await makeLayout(scopeFor(t), 'filter-watches');
-    for (let i = 0; i < 300; i++) mkdirSync(path.join(layout.master, 'node_modules', `p${i}`, 'lib'), { recursive: true });
-    mkdirSync(path.join(layout.master, 'src', 'a'), { recursive: true });
-    writeFileSync(path.join(layout.master, 'src', 'a', 'f.txt'), 'f\n');
-    const count = async (args: string[], slave: string): Promise<number> => {
-      const g = await startGsyncd([...args, layout.master, slave]);
-      try {
-        await g.waitForLog('Changelog Crawl started', 30_000);
-        return inotifyWatches(g.pid);
-      } finally {
-        await stopAndAssertClean(g);
-      }
-    };
-    const all = await count([], layout.slave);
-    const excluded = await count(['--exclude=node_modules'], path.join(layout.outside, 'slave2'));
-    t.diagnostic(`inotify watches: ${all} with node_modules, ${excluded} without`);
-    assert.ok(all >= 600, `every directory watched: ${all}`);
-    assert.ok(excluded < 20, `node_modules not watched: ${excluded}`);
-  });
+  for (const watcher of ['inotify', 'native']) {
+    it(`--watcher ${watcher}: does not watch an excluded directory`, { timeout: 90_000 }, async (t) => {
+      const layout = await makeLayout(scopeFor(t), `filter-watches-${watcher}`);
+      for (let i = 0; i < 300; i++) mkdirSync(path.join(layout.master, 'node_modules', `p${i}`, 'lib'), { recursive: true });
+      mkdirSync(path.join(layout.master, 'src', 'a'), { recursive: true });
+      writeFileSync(path.join(layout.master, 'src', 'a', 'f.txt'), 'f\n');
+      const count = async (args: string[], slave: string): Promise<number> => {
+        const g = await startGsyncd(['--watcher', watcher, ...args, layout.master, slave]);
+        try {
+          await g.waitForLog('Changelog Crawl started', 30_000);
+          return inotifyWatches(g.pid);
+        } finally {
+          await stopAndAssertClean(g);
+        }
+      };
+      const all = await count([], layout.slave);
+      const excluded = await count(['--exclude=node_modules'], path.join(layout.outside, 'slave2'));
+      t.diagnostic(`inotify watches: ${all} with node_modules, ${excluded} without`);
+      assert.ok(all >= 600, `every directory watched: ${all}`);
+      assert.ok(excluded < 20, `node_modules not watched: ${excluded}`);
+    });
+  }
 
   it('applies a changed .rsync-filter to its directory at once (-F)', { timeout: 90_000 }, async (t) => {
     const layout = await makeLayout(scopeFor(t), 'filter-merge-live');

@@ -29,7 +29,7 @@ describe('the kernel event queue overflowing', () => {
     let g: GsyncdProcess;
     try {
       await writeFile(knob, '16\n');
-      g = await startGsyncd(['--batch-delay', '0.2', layout.master, layout.slave]);
+      g = await startGsyncd(['--watcher', 'native', '--batch-delay', '0.2', layout.master, layout.slave]);
       scope.defer(() => g.dispose());
       await g.waitForLog('Full Crawl started', 30_000);
     } finally {

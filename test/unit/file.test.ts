@@ -182,7 +182,7 @@ describe('parseConfig: problems', () => {
     ['a bad value', 'sync-jobs: x', [{ line: 1, message: 'sync-jobs: expected an integer from 1 to 100, got "x"' }]],
     ['a bad value, after stripping its comment', 'sync-jobs: 0 # none', [{ line: 1, message: 'sync-jobs: expected an integer from 1 to 100, got "0"' }]],
     ['a bad boolean', 'once: perhaps', [{ line: 1, message: 'once: expected true or false, got "perhaps"' }]],
-    ['a bad choice', 'watcher: inotify', [{ line: 1, message: 'watcher: expected one of native, chokidar, poll, got "inotify"' }]],
+    ['a bad choice', 'watcher: fanotify', [{ line: 1, message: 'watcher: expected one of inotify, native, chokidar, poll, got "fanotify"' }]],
     ['an empty value', 'session:', [{ line: 1, message: 'session: expected a value, got nothing' }]],
     ['an empty filter', 'exclude: # nothing', [{ line: 1, message: 'exclude: expected a value, got nothing' }]],
     ['a misspelt option', 'sync_jbos: 4', [{ line: 1, message: 'sync_jbos: unknown option; did you mean sync-jobs?' }]],

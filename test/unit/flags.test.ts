@@ -79,7 +79,7 @@ describe('flagSettings', () => {
     [{ syncJobs: 'x' }, '--sync-jobs: expected an integer from 1 to 100, got "x"'],
     [{ syncJobs: '0' }, '--sync-jobs: expected an integer from 1 to 100, got "0"'],
     [{ batchDelay: 'soon' }, '--batch-delay: expected a number from 0 to 3600, got "soon"'],
-    [{ watcher: 'inotify' }, '--watcher: expected one of native, chokidar, poll, got "inotify"'],
+    [{ watcher: 'fanotify' }, '--watcher: expected one of inotify, native, chokidar, poll, got "fanotify"'],
     [{ rsh: '' }, '--rsh: expected a value, got nothing'],
     [{ logLevel: 'loud' }, '--log-level: expected one of ERROR, WARNING, INFO, DEBUG, got "loud"'],
   ];

@@ -172,7 +172,7 @@ describe('envSettings', () => {
     [{ GSYNCD_SYNC_JOBS: 'x' }, 'GSYNCD_SYNC_JOBS: expected an integer from 1 to 100, got "x"'],
     [{ GSYNCD_SYNC_JOBS: '' }, 'GSYNCD_SYNC_JOBS: expected an integer from 1 to 100, got ""'],
     [{ GSYNCD_ONCE: 'sometimes' }, 'GSYNCD_ONCE: expected true or false, got "sometimes"'],
-    [{ GSYNCD_WATCHER: 'inotify' }, 'GSYNCD_WATCHER: expected one of native, chokidar, poll, got "inotify"'],
+    [{ GSYNCD_WATCHER: 'fanotify' }, 'GSYNCD_WATCHER: expected one of inotify, native, chokidar, poll, got "fanotify"'],
     [{ GSYNCD_SESSION: '' }, 'GSYNCD_SESSION: expected a value, got nothing'],
   ];
   for (const [env, message] of ERRORS) {

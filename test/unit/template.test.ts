@@ -26,7 +26,7 @@ describe('renderTemplate', () => {
   });
 
   it('shows defaults as a config file writes them', () => {
-    for (const line of ['#sync-jobs: 3', '#batch-delay: 1', '#delete: true', '#once: false', '#watcher: native', '#log-level: INFO', '#ssh-command: ssh', '#exclude:', '#session:']) {
+    for (const line of ['#sync-jobs: 3', '#batch-delay: 1', '#delete: true', '#once: false', '#watcher: inotify', '#log-level: INFO', '#ssh-command: ssh', '#exclude:', '#session:']) {
       assert.ok(textLines.includes(line), line);
     }
   });

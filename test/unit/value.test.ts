@@ -73,8 +73,8 @@ const CASES: readonly (readonly [string, string, Parsed])[] = [
   ['watcher', 'native', ok('native')],
   ['watcher', 'POLL', ok('poll')],
   ['watcher', ' chokidar ', ok('chokidar')],
-  ['watcher', 'inotify', bad('expected one of native, chokidar, poll, got "inotify"')],
-  ['watcher', '', bad('expected one of native, chokidar, poll, got ""')],
+  ['watcher', 'fanotify', bad('expected one of inotify, native, chokidar, poll, got "fanotify"')],
+  ['watcher', '', bad('expected one of inotify, native, chokidar, poll, got ""')],
   ['log-level', 'debug', ok('DEBUG')],
   ['log-level', 'Warning', ok('WARNING')],
   // gsyncd's own configs say WARN
