@@ -14,6 +14,7 @@ import { ancestorsOf } from '../sync/paths.js';
 import { withoutRename, type ChangeEvent } from '../watch/change-source.js';
 import { changesBetween, changesSinceSnapshot, writeTreeSnapshot } from '../watch/snapshot.js';
 import type { FailedPaths } from './failed-paths.js';
+import { releaseHeap } from './heap.js';
 import { Snapshotter } from './history.js';
 import type { SessionQueue } from './queue.js';
 import type { Marker, SavedState } from './saved-state.js';
@@ -180,7 +181,11 @@ export class Snapshots {
   async reconcile(): Promise<number> {
     const against = await this.base();
     if (against === undefined) return 0;
-    return this.queueUnsent(await changesSinceSnapshot(this.d.master, against, this.d.matcher.ignoredDirNames, this.halting.signal));
+    try {
+      return await this.queueUnsent(await changesSinceSnapshot(this.d.master, against, this.d.matcher.ignoredDirNames, this.halting.signal));
+    } finally {
+      releaseHeap();
+    }
   }
 
   /**
@@ -190,7 +195,11 @@ export class Snapshots {
   private async checkCandidate(): Promise<number> {
     const against = await this.base();
     if (against === undefined) return 0;
-    return this.queueUnsent(await changesBetween(against, this.d.saved.candidateFile, this.halting.signal));
+    try {
+      return await this.queueUnsent(await changesBetween(against, this.d.saved.candidateFile, this.halting.signal));
+    } finally {
+      releaseHeap();
+    }
   }
 
   /** Queues the changes that no run sent since they were made: events the watcher dropped. */

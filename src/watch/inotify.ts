@@ -14,6 +14,7 @@ import { DirTree, type DirNode } from './dir-tree.js';
 import type { ChangeEvent, ChangeHandlers, ChangeSource, WatchOptions } from './change-source.js';
 import { inotifySyscalls, spawnInotifyHelper } from './inotify-helper.js';
 import { encodeAdd, encodeRemove, HelperReader, IN, parseEvents, WATCH_MASK, type AddAnswer, type InotifyEvent } from './inotify-proto.js';
+import { listDirectories } from './listing.js';
 
 /** How long a move's first half waits for its second before it counts as a move out of the tree. */
 const MOVE_PAIR_MS = 20;
@@ -140,6 +141,38 @@ export function inotifySource(o: WatchOptions): ChangeSource {
       await Promise.all(children.map(visit));
     };
     await visit(start);
+  }
+
+  /**
+   * Every directory of the tree at start: listed by find, each watched (parents first), then
+   * listed again for those made between the first listing and their parent's watch; anything
+   * made after that raises an event.
+   */
+  async function watchTree(): Promise<void> {
+    const t = tree;
+    if (!t) return;
+    const byPath = new Map<string, DirNode>([['', t.root]]);
+    for (let pass = 0; pass < 2 && !isStopped(); pass++) {
+      const dirs = (await listDirectories(o.root, o.ignoredDirNames)).filter((p) => !byPath.has(p));
+      const answers = await Promise.all(dirs.map((p): Promise<AddAnswer | undefined> => (limitReached ? Promise.resolve(undefined) : addWatch(p))));
+      dirs.forEach((p, i) => {
+        const a = answers[i];
+        const slash = p.lastIndexOf('/');
+        const parent = byPath.get(slash < 0 ? '' : p.slice(0, slash));
+        if (!a || isStopped()) return;
+        if (a.wd < 0) {
+          if (a.errno === ENOSPC) reachedLimit(`cannot watch ${toPath(p)}: ${errnoText(a.errno)}`);
+          else if (a.errno !== ENOENT && a.errno !== ENOTDIR) handlers?.onLost(toPath(p), `cannot watch the directory: ${errnoText(a.errno)}`);
+          return;
+        }
+        // Its parent vanished meanwhile, or it is a directory met already (a bind mount).
+        if (!parent || t.node(a.wd)) {
+          if (!t.node(a.wd)) removeWatches([a.wd]);
+          return;
+        }
+        byPath.set(p, t.add(parent, p.slice(slash + 1), a.wd));
+      });
+    }
   }
 
   /** A directory appeared (made, or moved in): watch it and all below, then report it again. */
@@ -287,7 +320,7 @@ export function inotifySource(o: WatchOptions): ChangeSource {
         return;
       }
       tree = new DirTree(root.wd);
-      await Promise.race([watchBelow(tree.root), failed]);
+      await Promise.race([watchTree(), failed]);
     },
     async stop(): Promise<void> {
       stopped = true;

@@ -78,3 +78,21 @@ export async function writeListing(root: string, file: string, ignoredDirNames: 
   await out.sync();
   await out.close();
 }
+
+/**
+ * The directories below `root` (relative, as latin1: a char per byte), parents before their
+ * children, without those the filters exclude whole. find reads each directory's entries
+ * without a stat per file: measured on 300k files in 300 directories, 0.25 s where a walk in
+ * Node took 0.6 s and left 140 MB of RSS behind.
+ */
+export async function listDirectories(root: string, ignoredDirNames: readonly string[]): Promise<string[]> {
+  const find = spawn(...dieWithParent('find', ['.', '-mindepth', '1', ...pruneExpression(ignoredDirNames), '-type', 'd', '-printf', '%P\\0']), {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const chunks: Buffer[] = [];
+  find.stdout.on('data', (c: Buffer) => chunks.push(c));
+  await finished(find, `find in ${root}`, (stderr) => stderr.split('\n').every(vanished));
+  const all = Buffer.concat(chunks).toString('latin1');
+  return all === '' ? [] : all.slice(0, -1).split('\0');
+}
