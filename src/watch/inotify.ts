@@ -217,8 +217,13 @@ export function inotifySource(o: WatchOptions): ChangeSource {
       return;
     }
     const dir = tree.node(ev.wd);
-    // The directory's own removal or move: its parent's watch reports it by name.
-    if (!dir || ev.name.length === 0) return;
+    if (!dir) return;
+    if (ev.name.length === 0) {
+      // A directory's own change is reported by its parent's watch, by name; the root has none
+      // (its removal or replacement is the master guard's to see).
+      if (dir === tree.root && ev.mask & IN.ATTRIB) out.push({ event: { path: '', kind: 'update' }, from: dir });
+      return;
+    }
     const dirPath = tree.pathOf(dir);
     if (dirPath === undefined) return;
     const name = ev.name.toString('latin1');

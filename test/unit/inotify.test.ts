@@ -4,7 +4,7 @@
 // reported again once watched. A sentinel file written last stands for "nothing else came":
 // the kernel queues one directory's events in order, and the helper passes them on in order.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -165,6 +165,17 @@ describe('--watcher inotify', () => {
       await twice(w, 'create:n');
       writeFileSync(path.join(w.root, 'n/o/p/q'), '');
       await w.until('create:n/o/p/q');
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("the root's own attributes changed: an update of the root", async () => {
+    const w = await watched(() => undefined);
+    try {
+      chmodSync(w.root, 0o750);
+      const events = await w.until('update:');
+      assert.deepEqual(events, ['update:']);
     } finally {
       await w.close();
     }
