@@ -9,7 +9,7 @@
  * second report has it sent whole after every watch below it is in place.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { DirTree, type DirNode } from './dir-tree.js';
 import type { ChangeEvent, ChangeHandlers, ChangeSource, WatchOptions } from './change-source.js';
 import { inotifySyscalls, spawnInotifyHelper } from './inotify-helper.js';
@@ -109,7 +109,10 @@ export function inotifySource(o: WatchOptions): ChangeSource {
     return tree.add(parent, name, a.wd);
   }
 
-  /** The directories below `start`, each watched before it is listed, WALKERS listed at once. */
+  /**
+   * The directories below `start` not watched yet, each watched before it is listed, WALKERS
+   * listed at once.
+   */
   async function watchBelow(start: DirNode): Promise<void> {
     let running = 0;
     const waiting: (() => void)[] = [];
@@ -144,34 +147,48 @@ export function inotifySource(o: WatchOptions): ChangeSource {
   }
 
   /**
-   * Every directory of the tree at start: listed by find, each watched (parents first), then
-   * listed again for those made between the first listing and their parent's watch; anything
-   * made after that raises an event.
+   * Every directory of the tree at start: listed by find, each watched, parents first. A
+   * directory made between find's pass and its parent's watch raised no event, but changed
+   * that parent: the directories changed since find started are listed again (a stat each,
+   * not a second pass over every file), and what is new in them is watched with all below.
    */
   async function watchTree(): Promise<void> {
     const t = tree;
     if (!t) return;
+    // File times come from a coarse clock, a tick behind Date.now(): a second of margin.
+    const since = Date.now() - 1000;
     const byPath = new Map<string, DirNode>([['', t.root]]);
-    for (let pass = 0; pass < 2 && !isStopped(); pass++) {
-      const dirs = (await listDirectories(o.root, o.ignoredDirNames)).filter((p) => !byPath.has(p));
-      const answers = await Promise.all(dirs.map((p): Promise<AddAnswer | undefined> => (limitReached ? Promise.resolve(undefined) : addWatch(p))));
-      dirs.forEach((p, i) => {
-        const a = answers[i];
-        const slash = p.lastIndexOf('/');
-        const parent = byPath.get(slash < 0 ? '' : p.slice(0, slash));
-        if (!a || isStopped()) return;
-        if (a.wd < 0) {
-          if (a.errno === ENOSPC) reachedLimit(`cannot watch ${toPath(p)}: ${errnoText(a.errno)}`);
-          else if (a.errno !== ENOENT && a.errno !== ENOTDIR) handlers?.onLost(toPath(p), `cannot watch the directory: ${errnoText(a.errno)}`);
-          return;
-        }
-        // Its parent vanished meanwhile, or it is a directory met already (a bind mount).
-        if (!parent || t.node(a.wd)) {
-          if (!t.node(a.wd)) removeWatches([a.wd]);
-          return;
-        }
-        byPath.set(p, t.add(parent, p.slice(slash + 1), a.wd));
-      });
+    const dirs = await listDirectories(o.root, o.ignoredDirNames);
+    const answers = await Promise.all(dirs.map((p): Promise<AddAnswer | undefined> => (limitReached ? Promise.resolve(undefined) : addWatch(p))));
+    dirs.forEach((p, i) => {
+      const a = answers[i];
+      const slash = p.lastIndexOf('/');
+      const parent = byPath.get(slash < 0 ? '' : p.slice(0, slash));
+      if (!a || isStopped()) return;
+      if (a.wd < 0) {
+        if (a.errno === ENOSPC) reachedLimit(`cannot watch ${toPath(p)}: ${errnoText(a.errno)}`);
+        else if (a.errno !== ENOENT && a.errno !== ENOTDIR) handlers?.onLost(toPath(p), `cannot watch the directory: ${errnoText(a.errno)}`);
+        return;
+      }
+      // Its parent vanished meanwhile, or it is a directory met already (a bind mount).
+      if (!parent || t.node(a.wd)) {
+        if (!t.node(a.wd)) removeWatches([a.wd]);
+        return;
+      }
+      byPath.set(p, t.add(parent, p.slice(slash + 1), a.wd));
+    });
+    const all = [...byPath];
+    for (let i = 0; i < all.length && !isStopped() && !limitReached; i += 64) {
+      const some = all.slice(i, i + 64);
+      const changed = await Promise.all(
+        some.map(([p]) =>
+          lstat(abs(p)).then(
+            (st) => st.ctimeMs >= since,
+            () => false,
+          ),
+        ),
+      );
+      for (const [j, [, node]] of some.entries()) if (changed[j] === true) await watchBelow(node);
     }
   }
 
