@@ -89,24 +89,31 @@ export function inotifySource(o: WatchOptions): ChangeSource {
     for (const wd of wds) helper?.stdin?.write(encodeRemove(wd));
   };
 
-  /** Watches `name` in `parent` (at `rel`); undefined when it vanished, is watched already, or cannot be. */
-  async function watchDir(parent: DirNode, name: string, rel: string): Promise<DirNode | undefined> {
-    if (limitReached || ignored(toPath(rel))) return undefined;
-    const a = await addWatch(rel);
+  /**
+   * The watch of `name` under `parent` (at `rel`) as the helper answered, placed in the tree;
+   * undefined when it could not be placed (said, unless the directory is gone again: its
+   * delete is an event), when the directory is watched already (a create event and a listing
+   * both found it, or a bind mount), or when its parent left the tree meanwhile.
+   */
+  function placed(a: AddAnswer, parent: DirNode | undefined, name: string, rel: string): DirNode | undefined {
     if (isStopped() || !tree) return undefined;
     if (a.wd < 0) {
-      if (a.errno === ENOENT || a.errno === ENOTDIR) return undefined; // gone again: its delete is an event
       if (a.errno === ENOSPC) reachedLimit(`cannot watch ${toPath(rel)}: ${errnoText(a.errno)}`);
-      else handlers?.onLost(toPath(rel), `cannot watch the directory: ${errnoText(a.errno)}`);
+      else if (a.errno !== ENOENT && a.errno !== ENOTDIR) handlers?.onLost(toPath(rel), `cannot watch the directory: ${errnoText(a.errno)}`);
       return undefined;
     }
-    // The same directory met again (a create event and a listing both found it).
     if (tree.node(a.wd)) return undefined;
-    if (tree.pathOf(parent) === undefined) {
+    if (!parent || tree.pathOf(parent) === undefined) {
       removeWatches([a.wd]);
       return undefined;
     }
     return tree.add(parent, name, a.wd);
+  }
+
+  /** Watches `name` in `parent` (at `rel`), unless the filters exclude it whole. */
+  async function watchDir(parent: DirNode, name: string, rel: string): Promise<DirNode | undefined> {
+    if (limitReached || ignored(toPath(rel))) return undefined;
+    return placed(await addWatch(rel), parent, name, rel);
   }
 
   /**
@@ -160,22 +167,12 @@ export function inotifySource(o: WatchOptions): ChangeSource {
     const byPath = new Map<string, DirNode>([['', t.root]]);
     const dirs = await listDirectories(o.root, o.ignoredDirNames);
     const answers = await Promise.all(dirs.map((p): Promise<AddAnswer | undefined> => (limitReached ? Promise.resolve(undefined) : addWatch(p))));
+    // find lists parents first: a parent is in the tree before its children come.
     dirs.forEach((p, i) => {
       const a = answers[i];
       const slash = p.lastIndexOf('/');
-      const parent = byPath.get(slash < 0 ? '' : p.slice(0, slash));
-      if (!a || isStopped()) return;
-      if (a.wd < 0) {
-        if (a.errno === ENOSPC) reachedLimit(`cannot watch ${toPath(p)}: ${errnoText(a.errno)}`);
-        else if (a.errno !== ENOENT && a.errno !== ENOTDIR) handlers?.onLost(toPath(p), `cannot watch the directory: ${errnoText(a.errno)}`);
-        return;
-      }
-      // Its parent vanished meanwhile, or it is a directory met already (a bind mount).
-      if (!parent || t.node(a.wd)) {
-        if (!t.node(a.wd)) removeWatches([a.wd]);
-        return;
-      }
-      byPath.set(p, t.add(parent, p.slice(slash + 1), a.wd));
+      const node = a && placed(a, byPath.get(slash < 0 ? '' : p.slice(0, slash)), p.slice(slash + 1), p);
+      if (node) byPath.set(p, node);
     });
     const all = [...byPath];
     for (let i = 0; i < all.length && !isStopped() && !limitReached; i += 64) {

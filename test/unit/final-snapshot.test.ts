@@ -70,6 +70,24 @@ const entry = (p: string): { path: string; recursive: boolean; since: number; or
   notBefore: 0,
 });
 
+/** A run live after a Full Crawl: its baseline written, snapshots started. */
+async function liveRun(t: { master: string; state: string }): Promise<Run> {
+  const r = run(t.master, t.state);
+  await r.snapshots.writeBaseline();
+  r.snapshots.start();
+  return r;
+}
+
+/** A clean stop of `first` with nothing pending, then the next start with the journal loaded. */
+async function restarted(t: { master: string; state: string }, first: Run): Promise<Run> {
+  await first.snapshots.saveFinal(() => []);
+  const marker = await first.saved.marker();
+  assert.ok(marker !== undefined);
+  const second = run(t.master, t.state);
+  await second.snapshots.loadJournal(new Date(marker.snapshotAt));
+  return second;
+}
+
 describe('a clean stop', () => {
   it('saves the pending set and the journal, and the next start sends only what no run sent', async () => {
     const t = tree();
@@ -107,9 +125,7 @@ describe('a clean stop', () => {
   it('sends again a delete made after the path was last sent (the journal lists the path, not its removal)', async () => {
     const t = tree();
     try {
-      const first = run(t.master, t.state);
-      await first.snapshots.writeBaseline();
-      first.snapshots.start();
+      const first = await liveRun(t);
       // After the baseline, a run sent a; a was deleted after that run started, and gsyncd
       // stopped (or was killed) before the delete went out. The clock moves on between the
       // three, so that their order shows in milliseconds.
@@ -117,12 +133,7 @@ describe('a clean stop', () => {
       first.snapshots.sent(['a'], Date.now());
       await delay(20);
       rmSync(path.join(t.master, 'a'));
-      await first.snapshots.saveFinal(() => []);
-      const marker = await first.saved.marker();
-      assert.ok(marker !== undefined);
-
-      const second = run(t.master, t.state);
-      await second.snapshots.loadJournal(new Date(marker.snapshotAt));
+      const second = await restarted(t, first);
       const changes = await changesSinceSnapshot(t.master, second.saved.snapshotFile, []);
       assert.deepEqual(changes, [{ path: 'a', kind: 'delete' }]);
       assert.deepEqual(await second.snapshots.unsent(changes, { restart: true }), [{ path: 'a', kind: 'delete' }], 'the delete is sent');
@@ -150,9 +161,7 @@ describe("a deleted directory's content", () => {
   it('is covered by the run that listed the directory, live and at a restart', async () => {
     const t = tree();
     try {
-      const first = run(t.master, t.state);
-      await first.snapshots.writeBaseline();
-      first.snapshots.start();
+      const first = await liveRun(t);
       await delay(20);
       rmSync(path.join(t.master, 'd'), { recursive: true });
       await delay(20);
@@ -161,12 +170,7 @@ describe("a deleted directory's content", () => {
       const changes = await changesSinceSnapshot(t.master, first.saved.baselineFile, []);
       assert.deepEqual(changes.map((c) => c.path).sort(), ['d', 'd/b']);
       assert.deepEqual(await first.snapshots.unsent(changes), [], 'live: no miss');
-      await first.snapshots.saveFinal(() => []);
-      const marker = await first.saved.marker();
-      assert.ok(marker !== undefined);
-
-      const second = run(t.master, t.state);
-      await second.snapshots.loadJournal(new Date(marker.snapshotAt));
+      const second = await restarted(t, first);
       assert.deepEqual(await second.snapshots.unsent(changes, { restart: true }), [], 'restart: nothing to send again');
     } finally {
       rmSync(t.dir, { recursive: true, force: true });
@@ -176,19 +180,12 @@ describe("a deleted directory's content", () => {
   it('is sent again when the run that listed the directory came before its removal', async () => {
     const t = tree();
     try {
-      const first = run(t.master, t.state);
-      await first.snapshots.writeBaseline();
-      first.snapshots.start();
+      const first = await liveRun(t);
       await delay(20);
       first.snapshots.sent(['d'], Date.now());
       await delay(20);
       rmSync(path.join(t.master, 'd'), { recursive: true });
-      await first.snapshots.saveFinal(() => []);
-      const marker = await first.saved.marker();
-      assert.ok(marker !== undefined);
-
-      const second = run(t.master, t.state);
-      await second.snapshots.loadJournal(new Date(marker.snapshotAt));
+      const second = await restarted(t, first);
       const changes = await changesSinceSnapshot(t.master, second.saved.snapshotFile, []);
       const unsent = await second.snapshots.unsent(changes, { restart: true });
       assert.deepEqual(unsent.map((c) => c.path).sort(), ['d', 'd/b']);
