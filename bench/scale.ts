@@ -3,7 +3,10 @@
 // `rsync -a --delete` cycle of the same tree in the same run:
 //   first start on a slave already in sync (until Changelog Crawl), at rest, a clean stop,
 //   a restart after changes made while stopped (until the slave has them all), its stop.
-// Usage: node dist/bench/scale.js [--work DIR] [--files N[,N...]] [--per-dir N] [--changes N] [--watcher NAME] [--keep]
+// With --ssh, the slave is on a loopback sshd (bench/sshd.ts), and so is the cycle's rsync;
+// the memory is then the master side's (gsyncd, its ssh and rsync), the slave side's
+// processes being sshd's children.
+// Usage: node dist/bench/scale.js [--work DIR] [--files N[,N...]] [--per-dir N] [--changes N] [--watcher NAME] [--ssh] [--keep]
 import { mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -11,10 +14,11 @@ import { applyChanges, describeCounts, waitConverged, type Journal } from './cha
 import { gsyncdBin } from './gsyncd.js';
 import { Daemon, killAll, runOk, sleep } from './proc.js';
 import { RssSampler } from './proctree.js';
+import { startSshd, type Sshd } from './sshd.js';
 import { createTree, type TreeShape } from './tree.js';
 
 const TMPFS_MAGIC = 0x01021994;
-const USAGE = 'usage: node dist/bench/scale.js [--work DIR] [--files N[,N...]] [--per-dir N] [--changes N] [--watcher NAME] [--keep]';
+const USAGE = 'usage: node dist/bench/scale.js [--work DIR] [--files N[,N...]] [--per-dir N] [--changes N] [--watcher NAME] [--ssh] [--keep]';
 
 interface Options {
   readonly work: string;
@@ -24,6 +28,8 @@ interface Options {
   readonly keep: boolean;
   /** gsyncd's --watcher (its default when not given). */
   readonly watcher: string | undefined;
+  /** The slave over a loopback sshd. */
+  readonly ssh: boolean;
 }
 
 function parse(argv: readonly string[]): Options {
@@ -33,6 +39,7 @@ function parse(argv: readonly string[]): Options {
   let changes = 1000;
   let keep = false;
   let watcher: string | undefined;
+  let ssh = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -51,12 +58,13 @@ function parse(argv: readonly string[]): Options {
     else if (a === '--changes') changes = count(value());
     else if (a === '--keep') keep = true;
     else if (a === '--watcher') watcher = value();
+    else if (a === '--ssh') ssh = true;
     else if (a === '-h' || a === '--help') {
       console.log(USAGE);
       process.exit(0);
     } else throw new Error(`unknown option "${a ?? ''}"\n${USAGE}`);
   }
-  return { work, sizes, perDir, changes, keep, watcher };
+  return { work, sizes, perDir, changes, keep, watcher, ssh };
 }
 
 const log = (msg: string): void => {
@@ -100,7 +108,7 @@ async function stopTimed(daemon: Daemon, sampler: RssSampler): Promise<Phase> {
   return { seconds: r.seconds, peakMb: mb(sampler.peakKb) };
 }
 
-async function measure(work: string, files: number, o: Options): Promise<SizeResult> {
+async function measure(work: string, files: number, o: Options, sshd: Sshd | undefined): Promise<SizeResult> {
   const shape: TreeShape = { topDirs: Math.min(50, Math.max(1, Math.round(files / o.perDir))), dirs: Math.max(1, Math.round(files / o.perDir)), filesPerDir: o.perDir };
   const dir = join(work, `t${String(files)}`);
   const master = join(dir, 'master');
@@ -109,10 +117,19 @@ async function measure(work: string, files: number, o: Options): Promise<SizeRes
   log(`${String(files)} files: creating the tree and a slave in sync`);
   const tree = createTree(master, shape);
   await runOk('rsync', ['-a', `${master}/`, `${slave}/`]);
-  const cycle = (await runOk('rsync', ['-a', '--delete', `${master}/`, `${slave}/`])).seconds;
+  const remote = sshd === undefined ? [] : ['-e', sshd.rsh];
+  const slaveArg = sshd === undefined ? slave : `${sshd.host}:${slave}`;
+  const cycle = (await runOk('rsync', ['-a', '--delete', ...remote, `${master}/`, `${slaveArg}/`])).seconds;
   log(`  one rsync -a --delete cycle: ${cycle.toFixed(1)} s`);
 
-  const args = ['--state-dir', state, ...(o.watcher === undefined ? [] : ['--watcher', o.watcher]), master, slave];
+  const args = [
+    '--state-dir',
+    state,
+    ...(o.watcher === undefined ? [] : ['--watcher', o.watcher]),
+    ...(sshd === undefined ? [] : [...remote, '--remote-gsyncd', gsyncdBin]),
+    master,
+    slaveArg,
+  ];
   const first = await startUntil(args, join(dir, 'gsyncd-1.log'), /Changelog Crawl started/);
   log(`  first start: ${first.phase.seconds.toFixed(1)} s, peak ${String(first.phase.peakMb)} MB`);
   // At rest: once the first snapshot after the crawl is saved (its scan, a find and a sort
@@ -165,10 +182,16 @@ async function main(): Promise<number> {
   if (statfsSync(work).type !== TMPFS_MAGIC) log(`note: ${work} is not on tmpfs; disk speed then dominates`);
   const results: SizeResult[] = [];
   try {
-    for (const files of o.sizes) results.push(await measure(work, files, o));
+    const sshd = o.ssh ? await startSshd(join(work, 'ssh'), log) : undefined;
+    try {
+      for (const files of o.sizes) results.push(await measure(work, files, o, sshd));
+    } finally {
+      await sshd?.stop();
+    }
   } finally {
     if (!o.keep) rmSync(work, { recursive: true, force: true });
   }
+  console.log(o.ssh ? 'Slave over a loopback sshd; memory: the master side (gsyncd, its ssh and rsync).' : 'Local slave; memory: gsyncd and all its children.');
   console.log(report(results));
   for (const r of results) console.log(`${r.files.toLocaleString('en')} files, changes while stopped: ${r.changes}`);
   return 0;

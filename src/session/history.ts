@@ -39,7 +39,7 @@ export interface SnapshotterDeps {
   /** When the watcher last delivered an event (ms). */
   readonly lastEventAt: () => number;
   readonly write: (file: string) => Promise<void>;
-  readonly marker: (at: Date) => Marker;
+  readonly marker: (at: Date, listedFrom: Date) => Marker;
   readonly intervalMs: number;
   readonly now?: () => number;
   /**
@@ -186,7 +186,7 @@ export class Snapshotter {
       await this.d.saved.discardCandidate();
       return false;
     }
-    await this.d.saved.confirm(this.d.marker(new Date(t)));
+    await this.d.saved.confirm(this.d.marker(new Date(t), new Date(t)));
     await this.d.saved.savePending([]);
     this.lastSavedAt = t;
     this.dirty = false;

@@ -16,6 +16,14 @@ export interface Marker {
   /** The slave root's identity (device and inode, as `dev:ino`), when it can be known. */
   readonly slaveId: string | null;
   readonly snapshotAt: string;
+  /**
+   * When the snapshot's listing began (at or after snapshotAt, or the baseline's start), and
+   * the directories it left out whole: a restart takes its directories to watch from the
+   * snapshot when the filters still leave out the same ones, and lists again those changed
+   * since then. Absent in an older marker.
+   */
+  readonly listedFrom?: string;
+  readonly pruned?: readonly string[];
 }
 
 export interface PendingEntry {
@@ -59,7 +67,9 @@ export class SavedState {
     try {
       const m = JSON.parse(await readFile(path.join(this.dir, 'marker.json'), 'utf8')) as Partial<Marker>;
       if (m.version !== 1 || typeof m.master !== 'string' || typeof m.slave !== 'string' || typeof m.snapshotAt !== 'string') return undefined;
-      return { version: 1, master: m.master, slave: m.slave, slaveId: typeof m.slaveId === 'string' ? m.slaveId : null, snapshotAt: m.snapshotAt };
+      const pruned = Array.isArray(m.pruned) && m.pruned.every((n) => typeof n === 'string') ? { pruned: m.pruned } : {};
+      const listedFrom = typeof m.listedFrom === 'string' ? { listedFrom: m.listedFrom } : {};
+      return { version: 1, master: m.master, slave: m.slave, slaveId: typeof m.slaveId === 'string' ? m.slaveId : null, snapshotAt: m.snapshotAt, ...listedFrom, ...pruned };
     } catch {
       return undefined;
     }
@@ -77,10 +87,10 @@ export class SavedState {
    * since is either sent by a journalled run (the crawl's own, whose sent paths count from
    * its start) or pending.
    */
-  async promoteBaseline(marker: (at: Date) => Marker): Promise<void> {
+  async promoteBaseline(marker: (at: Date, listedFrom: Date) => Marker, listedFrom: Date): Promise<void> {
     const at = (await stat(this.baselineFile)).mtime;
     await rename(this.baselineFile, this.snapshotFile);
-    await writeAtomic(path.join(this.dir, 'marker.json'), `${JSON.stringify(marker(at), null, 2)}\n`);
+    await writeAtomic(path.join(this.dir, 'marker.json'), `${JSON.stringify(marker(at, listedFrom), null, 2)}\n`);
   }
 
   async discardCandidate(): Promise<void> {

@@ -99,7 +99,15 @@ export class Session {
         },
         idle: () => this.changes.size === 0 && this.scheduler.active === 0 && !this.dispatcher.rechecking() && this.life.faultyReason() === undefined,
         lastEventAt: () => this.intake.lastEventAt(),
-        marker: (at) => ({ version: 1, master: p.master.path, slave: status.current.slave, slaveId: this.crawls.slaveId, snapshotAt: at.toISOString() }),
+        marker: (at, listedFrom) => ({
+          version: 1,
+          master: p.master.path,
+          slave: status.current.slave,
+          slaveId: this.crawls.slaveId,
+          snapshotAt: at.toISOString(),
+          listedFrom: listedFrom.toISOString(),
+          pruned: p.matcher.ignoredDirNames,
+        }),
         stopSignal: this.stopping.signal,
       });
     this.intake = new Intake({
@@ -221,7 +229,12 @@ export class Session {
       // Which crawl, before the watch: a Full Crawl's baseline is listed while it is set up.
       if (!this.stopRequested()) await this.crawls.prepare();
       // Invariant 2: the watch is in place before the crawl starts; its events wait in the queue.
-      if (p.source && !this.stopRequested()) await p.source.start(this.intake.handlers());
+      if (p.source && !this.stopRequested()) {
+        const started = performance.now();
+        const seed = this.crawls.watchSeed();
+        await p.source.start(this.intake.handlers(), seed);
+        p.logger.debug('watch in place', { from: seed ? 'the saved snapshot' : 'the tree', seconds: ((performance.now() - started) / 1000).toFixed(2) });
+      }
       if (this.stopRequested()) return await this.finish(ExitCode.ok);
 
       const crawled = await this.crawls.initial();

@@ -34,7 +34,7 @@ export interface SnapshotsDeps {
   /** Queue empty, nothing running, no recheck pending, not Faulty. */
   readonly idle: () => boolean;
   readonly lastEventAt: () => number;
-  readonly marker: (at: Date) => Marker;
+  readonly marker: (at: Date, listedFrom: Date) => Marker;
   /** The session's stop: scans under way stop with it. */
   readonly stopSignal?: AbortSignal;
 }
@@ -55,6 +55,11 @@ export class Snapshots {
   private snapshotter: Snapshotter | undefined;
   /** Set once the inotify limit is reached: how often the tree is rescanned. */
   private rescanEveryMs: number | undefined;
+  /** When the baseline's listing began (ms): a directory changed since may not be in it. */
+  private baselineFrom: number | undefined;
+  /** The baseline's listing, while it runs: the first reconciliation waits for it. */
+  private baselineWritten: Promise<void> | undefined;
+  private readonly baselineHalting = new AbortController();
 
   constructor(private readonly d: SnapshotsDeps) {
     this.journal = new SentJournal(d.saved.journalFile, d.logger);
@@ -63,18 +68,30 @@ export class Snapshots {
     }, { once: true });
   }
 
-  /** A stop was asked: no snapshot is saved from now on, and a scan under way stops. */
+  /**
+   * A stop was asked: no snapshot is saved from now on, and a scan under way stops. The
+   * baseline's listing, once live, is let finish: it is what the next start needs when no
+   * snapshot was saved yet (saveFinal).
+   */
   private haltScans(): void {
     this.snapshotter?.stop();
     this.halting.abort();
+    if (!this.snapshotter) this.baselineHalting.abort();
   }
 
   /** Before a Full Crawl: the tree as it starts, what the first reconciliation compares with. */
-  async writeBaseline(): Promise<void> {
+  writeBaseline(): Promise<void> {
+    this.baselineFrom = Date.now();
+    this.baselineWritten = this.listBaseline();
+    return this.baselineWritten;
+  }
+
+  /** Beside the Full Crawl's rsync, which nobody waits for less: at a lower priority. */
+  private async listBaseline(): Promise<void> {
     try {
-      await writeTreeSnapshot(this.d.master, this.d.saved.baselineFile, this.d.matcher.ignoredDirNames, this.halting.signal);
+      await writeTreeSnapshot(this.d.master, this.d.saved.baselineFile, this.d.matcher.ignoredDirNames, { signal: this.baselineHalting.signal, background: true });
     } catch (e) {
-      if (this.halting.signal.aborted) return;
+      if (this.baselineHalting.signal.aborted) return;
       this.d.logger.warn('could not save the baseline snapshot; changes the watcher misses before the first snapshot go unnoticed until a restart', {
         error: e instanceof Error ? e.message : String(e),
       });
@@ -88,7 +105,7 @@ export class Snapshots {
       logger: this.d.logger,
       idle: this.d.idle,
       lastEventAt: this.d.lastEventAt,
-      write: (file) => writeTreeSnapshot(this.d.master, file, this.d.matcher.ignoredDirNames, this.halting.signal),
+      write: (file) => writeTreeSnapshot(this.d.master, file, this.d.matcher.ignoredDirNames, { signal: this.halting.signal }),
       marker: this.d.marker,
       intervalMs: this.d.options.snapshotInterval * 1000,
       reconcile: () => this.reconcile(),
@@ -171,6 +188,7 @@ export class Snapshots {
   /** The last confirmed snapshot, else the tree as the Full Crawl found it. */
   private async base(): Promise<string | undefined> {
     if (await this.d.saved.has(this.d.saved.snapshotFile)) return this.d.saved.snapshotFile;
+    await this.baselineWritten;
     return (await this.d.saved.has(this.d.saved.baselineFile)) ? this.d.saved.baselineFile : undefined;
   }
 
@@ -255,11 +273,13 @@ export class Snapshots {
     await this.snapshotter.settled();
     try {
       if (!(await this.d.saved.has(this.d.saved.snapshotFile))) {
+        // A stop soon after the Full Crawl: its baseline may still be being listed.
+        await this.baselineWritten;
         if (!(await this.d.saved.has(this.d.saved.baselineFile))) {
           this.d.logger.info('no snapshot or baseline to restart from; the next start runs a Full Crawl');
           return;
         }
-        await this.d.saved.promoteBaseline(this.d.marker);
+        await this.d.saved.promoteBaseline(this.d.marker, new Date(this.baselineFrom ?? 0));
       }
       const entries = pending();
       await this.d.saved.savePending(entries);

@@ -24,9 +24,22 @@ export interface ChangeHandlers {
   onLimit(reason: string): void;
 }
 
+/**
+ * What a start may take its directories from instead of a walk of the tree: those of a
+ * listing that began at `since`. The directories changed since then are listed again.
+ */
+export interface WatchSeed {
+  /** Relative, a char per byte (latin1), parents before children. */
+  readonly directories: () => Promise<string[]>;
+  readonly since: number;
+}
+
 export interface ChangeSource {
-  /** Resolves once the watch is in place: only then may the initial sync start (invariant 2). */
-  start(handlers: ChangeHandlers): Promise<void>;
+  /**
+   * Resolves once the watch is in place: only then may the initial sync start (invariant 2).
+   * A backend that watches directory by directory may take them from `seed`.
+   */
+  start(handlers: ChangeHandlers, seed?: WatchSeed): Promise<void>;
   stop(): Promise<void>;
 }
 

@@ -11,7 +11,7 @@
  * links) is never paired: its paths stay deletes and creates.
  */
 import type { ChangeEvent } from './change-source.js';
-import { RecordEntry } from './listing-read.js';
+import { listingOrder, RecordEntry } from './listing-read.js';
 
 export interface ListingEntry {
   /** The path's bytes, relative to the root: what the listing is sorted by. */
@@ -26,7 +26,7 @@ export interface ListingEntry {
 
 /** Key order; entries read from listings compare in place. */
 const compareKeys = (x: ListingEntry, y: ListingEntry): number =>
-  x instanceof RecordEntry && y instanceof RecordEntry ? x.compareKey(y) : Buffer.compare(x.key, y.key);
+  x instanceof RecordEntry && y instanceof RecordEntry ? x.compareKey(y) : listingOrder(x.key, y.key);
 
 /** Whether two entries read from listings are the same record: nothing about them changed. */
 const sameRecord = (x: ListingEntry, y: ListingEntry): boolean => x instanceof RecordEntry && y instanceof RecordEntry && x.sameRecord(y);

@@ -5,17 +5,26 @@ import { createReadStream } from 'node:fs';
 import type { ListingEntry } from './listing-diff.js';
 
 /** The first record of every listing: a file without it is of another format (an older gsyncd's). */
-export const LISTING_HEADER = 'gsyncd-listing 1';
+export const LISTING_HEADER = 'gsyncd-listing 2';
 
 export class ListingFormatError extends Error {}
 
-const SPACE = 0x20;
+/** `//`, which ends a record's path: no path holds it. */
+const SEPARATOR = Buffer.from('//');
+/** Every path is written as `./PATH` (listing.ts). */
+const PREFIX = 2;
 
 /**
- * One record, `DEV INO TYPE SIZE MTIME PATH` (the path is the rest, spaces included), as
- * offsets into the buffer of its batch. The diff compares most records whole, as bytes, in
- * place: a million entries then make no strings and no buffer views (a view per record made
- * the garbage collector half of a diff's time). Fields and key are made when asked for.
+ * Listing order: of two paths, the one before the other with `//` after each, as bytes
+ * (what sort(1) does with whole records in the C locale).
+ */
+export const listingOrder = (a: Buffer, b: Buffer): number => Buffer.compare(Buffer.concat([a, SEPARATOR]), Buffer.concat([b, SEPARATOR]));
+
+/**
+ * One record, `./PATH//DEV INO TYPE SIZE MTIME`, as offsets into the buffer of its batch. The
+ * diff compares records whole, as bytes, in place: a million entries then make no strings and
+ * no buffer views (a view per record made the garbage collector half of a diff's time). Fields
+ * and key are made when asked for.
  */
 export class RecordEntry implements ListingEntry {
   private fields: readonly string[] | undefined;
@@ -23,12 +32,13 @@ export class RecordEntry implements ListingEntry {
   constructor(
     private readonly buf: Buffer,
     private readonly start: number,
-    private readonly keyStart: number,
+    /** Where the `//` after the path is. */
+    private readonly sep: number,
     private readonly end: number,
   ) {}
 
   get key(): Buffer {
-    return this.buf.subarray(this.keyStart, this.end);
+    return this.buf.subarray(this.start + PREFIX, this.sep);
   }
   get dev(): string {
     return this.field(0);
@@ -46,9 +56,9 @@ export class RecordEntry implements ListingEntry {
     return this.field(4);
   }
 
-  /** Buffer.compare of the two keys, without making either. */
+  /** listingOrder of the two keys, without making either. */
   compareKey(o: RecordEntry): number {
-    return this.buf.compare(o.buf, o.keyStart, o.end, this.keyStart, this.end);
+    return this.buf.compare(o.buf, o.start, o.sep + SEPARATOR.length, this.start, this.sep + SEPARATOR.length);
   }
 
   /** The same bytes: the same entry, path, size and mtime. */
@@ -57,19 +67,16 @@ export class RecordEntry implements ListingEntry {
   }
 
   private field(i: number): string {
-    this.fields ??= this.buf.toString('latin1', this.start, this.keyStart - 1).split(' ');
+    this.fields ??= this.buf.toString('latin1', this.sep + SEPARATOR.length, this.end).split(' ');
     return this.fields[i] ?? '';
   }
 }
 
-function parse(buf: Buffer, from: number, end: number, file: string): ListingEntry {
-  let keyStart = from;
-  for (let i = 0; i < 5; i++) {
-    const space = buf.indexOf(SPACE, keyStart);
-    if (space < 0 || space >= end) throw new ListingFormatError(`${file}: a record has too few fields`);
-    keyStart = space + 1;
-  }
-  return new RecordEntry(buf, from, keyStart, end);
+/** The record from `from` to `end` (its NUL) of `buf`. */
+export function parseRecord(buf: Buffer, from: number, end: number, file: string): RecordEntry {
+  const sep = buf.indexOf(SEPARATOR, from + PREFIX);
+  if (buf[from] !== 0x2e || buf[from + 1] !== 0x2f || sep < 0 || sep >= end) throw new ListingFormatError(`${file}: a record is not ./PATH//FIELDS`);
+  return new RecordEntry(buf, from, sep, end);
 }
 
 /**
@@ -93,7 +100,7 @@ export async function* readListingBatches(file: string, signal?: AbortSignal): A
         header = false;
         continue;
       }
-      batch.push(parse(buf, from, end, file));
+      batch.push(parseRecord(buf, from, end, file));
     }
     rest = buf.subarray(start);
     if (batch.length > 0) yield batch;

@@ -3,29 +3,42 @@
  * directory, and what changed since one, by a fresh listing merged with it (listing-diff.ts).
  * Neither step holds the tree in memory, and neither runs a process of gsyncd's own.
  */
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import type { ChangeEvent } from './change-source.js';
-import { writeListing } from './listing.js';
+import { writeListing, type ListingOptions } from './listing.js';
 import { diffListings } from './listing-diff.js';
-import { readListingBatches } from './listing-read.js';
+import { unsharedRecords } from './listing-comm.js';
+import { isListing, ListingFormatError } from './listing-read.js';
 
 let scans = 0;
 
-/** `signal`, here and below: a stop does not wait for a scan under way. */
-export async function writeTreeSnapshot(root: string, file: string, ignoredDirNames: readonly string[], signal?: AbortSignal): Promise<void> {
-  await writeListing(root, file, ignoredDirNames, signal);
+/**
+ * `signal`, here and below: a stop does not wait for a scan under way. The listing is written
+ * beside `file` and renamed over it when whole: a reader never finds half of one.
+ */
+export async function writeTreeSnapshot(root: string, file: string, ignoredDirNames: readonly string[], o: ListingOptions = {}): Promise<void> {
+  const part = `${file}.part`;
+  await writeListing(root, part, ignoredDirNames, o);
+  await rename(part, file);
 }
 
-/** What changed from the snapshot `older` to the snapshot `newer`: the two merged. */
-export function changesBetween(older: string, newer: string, signal?: AbortSignal): Promise<ChangeEvent[]> {
-  return diffListings(readListingBatches(older, signal), readListingBatches(newer, signal));
+/** What changed from the snapshot `older` to the snapshot `newer`: what they do not share, merged. */
+export async function changesBetween(older: string, newer: string, signal?: AbortSignal): Promise<ChangeEvent[]> {
+  for (const file of [older, newer]) if (!(await isListing(file))) throw new ListingFormatError(`${file} is not a gsyncd listing`);
+  const { older: was, newer: is } = await unsharedRecords(older, newer, signal);
+  return diffListings(oneBatch(was), oneBatch(is));
+}
+
+// eslint-disable-next-line @typescript-eslint/require-await -- an async iterable of what is at hand
+async function* oneBatch<T>(items: readonly T[]): AsyncGenerator<readonly T[]> {
+  yield items;
 }
 
 /** What changed since the snapshot `file`: the tree is listed afresh beside it and the two merged. */
 export async function changesSinceSnapshot(root: string, file: string, ignoredDirNames: readonly string[], signal?: AbortSignal): Promise<ChangeEvent[]> {
   // A name of its own: a reconciliation and a snapshot's check may overlap.
   const now = `${file}.scan-${String(++scans)}`;
-  await writeListing(root, now, ignoredDirNames, signal);
+  await writeListing(root, now, ignoredDirNames, { signal });
   try {
     return await changesBetween(file, now, signal);
   } finally {

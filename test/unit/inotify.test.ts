@@ -8,7 +8,9 @@ import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import type { ChangeEvent, ChangeSource } from '../../src/watch/change-source.js';
+import type { ChangeEvent, ChangeSource, WatchSeed } from '../../src/watch/change-source.js';
+import { listedDirectories } from '../../src/watch/listing.js';
+import { writeTreeSnapshot } from '../../src/watch/snapshot.js';
 import { inotifySource } from '../../src/watch/inotify.js';
 import { pollUntil } from '../helpers/wait.js';
 
@@ -26,7 +28,7 @@ interface Watched {
 
 const show = (e: ChangeEvent): string => `${e.kind}:${e.path}${e.from === undefined ? '' : `<-${e.from}`}`;
 
-async function watched(prepare: (root: string) => void, ignoredDirNames: readonly string[] = []): Promise<Watched> {
+async function watched(prepare: (root: string) => void, ignoredDirNames: readonly string[] = [], seedFrom?: (root: string) => Promise<WatchSeed>): Promise<Watched> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gsyncd-inotify-'));
   const root = path.join(dir, 'root');
   const outside = path.join(dir, 'outside');
@@ -40,7 +42,7 @@ async function watched(prepare: (root: string) => void, ignoredDirNames: readonl
     onEvents: (events) => seen.push(...events.map(show)),
     onLost: (p, reason) => troubles.push(`lost ${p}: ${reason}`),
     onLimit: (reason) => troubles.push(`limit: ${reason}`),
-  });
+  }, await seedFrom?.(root));
   return {
     root,
     outside,
@@ -191,6 +193,35 @@ describe('--watcher inotify', () => {
       }
       writeFileSync(path.join(w.root, 'sentinel'), '');
       await w.until('create:sentinel');
+      assert.deepEqual(w.troubles, []);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("starts from a saved listing's directories: those made, renamed or removed since are no trouble, and watched", async () => {
+    const w = await watched(
+      (root) => {
+        for (const d of ['keep', 'old/inner', 'gone', 'deep/x', 'still/same']) mkdirSync(path.join(root, d), { recursive: true });
+      },
+      [],
+      async (root) => {
+        // The listing of a clean stop's snapshot, then what changed while stopped.
+        const since = Date.now();
+        const snap = path.join(root, '..', 'snapshot');
+        await writeTreeSnapshot(root, snap, []);
+        renameSync(path.join(root, 'old'), path.join(root, 'new'));
+        mkdirSync(path.join(root, 'keep/made'));
+        rmSync(path.join(root, 'gone'), { recursive: true });
+        mkdirSync(path.join(root, 'deep/x/y'));
+        return { directories: () => listedDirectories(snap), since };
+      },
+    );
+    try {
+      for (const d of ['new/inner', 'keep/made', 'deep/x/y', 'still/same', 'keep']) writeFileSync(path.join(w.root, d, 'f'), '');
+      writeFileSync(path.join(w.root, 'sentinel'), '');
+      const events = await w.until('create:sentinel');
+      for (const d of ['new/inner', 'keep/made', 'deep/x/y', 'still/same', 'keep']) assert.ok(events.includes(`create:${d}/f`), `create:${d}/f in ${JSON.stringify(events)}`);
       assert.deepEqual(w.troubles, []);
     } finally {
       await w.close();

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { diffListings, type ListingEntry } from '../../src/watch/listing-diff.js';
 import type { ChangeEvent } from '../../src/watch/change-source.js';
+import { listingOrder } from '../../src/watch/listing-read.js';
 
 type Row = [path: string, ino: number, type?: string, size?: number, mtime?: string];
 
@@ -10,7 +11,7 @@ type Row = [path: string, ino: number, type?: string, size?: number, mtime?: str
 function entries(rows: readonly Row[]): AsyncIterable<readonly ListingEntry[]> {
   const list = rows
     .map(([p, ino, type = 'f', size = 1, mtime = '1.0']) => ({ key: Buffer.from(p), dev: '7', ino: String(ino), type, size: String(size), mtime }))
-    .sort((a, b) => Buffer.compare(a.key, b.key));
+    .sort((a, b) => listingOrder(a.key, b.key));
   const batches: ListingEntry[][] = [];
   for (let i = 0; i < list.length; i += 2) batches.push(list.slice(i, i + 2));
   return {
@@ -91,8 +92,8 @@ describe('diffListings', () => {
     assert.deepEqual(sorted(await diff([['a', 1, 'f']], [['b', 1, 'l']])), ['create b', 'delete a']);
   });
 
-  it("orders paths by bytes, as sort(1) in the C locale does ('a-b' before 'a/b')", async () => {
-    const events = await diff([['a', 1, 'd'], ['a-b', 2], ['a/b', 3]], [['a', 1, 'd'], ['a-b', 2], ['a/b', 3], ['a.c', 4]]);
+  it("orders paths as the listing does, by bytes with // after each ('a-b' before 'a', 'a' before 'a/b')", async () => {
+    const events = await diff([['a', 1, 'd'], ['a-b', 2], ['a/b', 3], ['a!', 5]], [['a', 1, 'd'], ['a-b', 2], ['a/b', 3], ['a.c', 4], ['a!', 5]]);
     assert.deepEqual(sorted(events), ['create a.c']);
   });
 });

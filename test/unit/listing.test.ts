@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { appendFile, link, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { writeListing, pruneExpression } from '../../src/watch/listing.js';
-import { isListing, readListing } from '../../src/watch/listing-read.js';
+import { listedDirectories, writeListing, pruneExpression } from '../../src/watch/listing.js';
+import { isListing, listingOrder, readListing } from '../../src/watch/listing-read.js';
 import { changesSinceSnapshot, writeTreeSnapshot } from '../../src/watch/snapshot.js';
 import type { ChangeEvent } from '../../src/watch/change-source.js';
 
@@ -31,7 +31,7 @@ async function tree(make: (m: string) => Promise<void>): Promise<{ m: string; sn
 const shown = (events: readonly ChangeEvent[]): string[] => events.map((e) => `${e.kind} ${e.from === undefined ? '' : `${e.from} -> `}${e.path}`).sort();
 
 describe('writeListing', () => {
-  it('lists every entry once, sorted by bytes, with type and size, names with spaces and newlines whole', async () => {
+  it('lists every entry once, in listing order (each path with // after it, as bytes), with type and size, names with spaces and newlines whole', async () => {
     const { snap } = await tree(async (m) => {
       await mkdir(path.join(m, 'a/b'), { recursive: true });
       await writeFile(path.join(m, 'a/b/f'), 'hello');
@@ -41,7 +41,39 @@ describe('writeListing', () => {
     });
     const rows: string[] = [];
     for await (const e of readListing(snap)) rows.push(`${e.type} ${e.size} ${JSON.stringify(e.key.toString())}`);
-    assert.deepEqual(rows, ['d 4096 "a"', 'f 0 "a-b"', 'd 4096 "a/b"', 'f 5 "a/b/f"', 'l 5 "link"', 'f 2 "two words\\nand a line"']);
+    // "a-b//" before "a//": '-' is 0x2d, '/' 0x2f. A parent comes before its children.
+    assert.deepEqual(rows, ['f 0 "a-b"', 'd 4096 "a"', 'd 4096 "a/b"', 'f 5 "a/b/f"', 'l 5 "link"', 'f 2 "two words\\nand a line"']);
+  });
+
+  it('lists the same records whether one find walks the tree or one per core does, names like options included', async () => {
+    const odd = ['-name', '(', '!', 'a b', 'x\ny', '--', 'dir'];
+    const { m, snap } = await tree(async (t) => {
+      for (const name of odd) {
+        await mkdir(path.join(t, name, 'sub'), { recursive: true });
+        await writeFile(path.join(t, name, 'sub', 'f'), name);
+      }
+    });
+    const keys = async (file: string): Promise<Buffer[]> => {
+      const out: Buffer[] = [];
+      for await (const e of readListing(file)) out.push(Buffer.from(e.key));
+      return out;
+    };
+    const split = await keys(snap);
+    assert.equal(split.length, odd.length * 3);
+    for (let i = 1; i < split.length; i++) assert.ok(listingOrder(split[i - 1] ?? Buffer.alloc(0), split[i] ?? Buffer.alloc(0)) < 0, `${String(split[i])} out of order`);
+    // A top-level name that is not UTF-8 cannot be an argument: one find lists the root.
+    const bad = Buffer.concat([Buffer.from(`${m}/`), Buffer.from([0xff])]);
+    await writeFile(bad, '');
+    const whole = path.join(dir, 'whole.listing');
+    await writeListing(m, whole, []);
+    const one = await keys(whole);
+    assert.deepEqual(
+      one.filter((k) => !k.equals(Buffer.from([0xff]))),
+      split,
+    );
+    assert.deepEqual((await listedDirectories(whole)).map((d) => Buffer.from(d, 'latin1').toString()).sort(), odd.flatMap((n) => [n, `${n}/sub`]).sort());
+    const dirs = await listedDirectories(whole);
+    for (const [i, d] of dirs.entries()) if (d.includes('/')) assert.ok(dirs.indexOf(d.slice(0, d.lastIndexOf('/'))) < i, `${d} before its parent`);
   });
 
   it('leaves out the directories the filters exclude whole, anchored or anywhere', async () => {
