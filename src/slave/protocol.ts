@@ -15,7 +15,11 @@
  *                                         ◀─ entries {id, entries, done}
  *   more {id, count}                      ─▶  (the next page of that walk: bounded memory
  *                                         ◀─ entries {id, entries, done}   on both sides)
+ *   entry {id, op: rename, from, to}      ─▶  (an entry operation: entry-ops.ts; only when
+ *   entry {id, op: link, target, path}    ─▶   the hello reply lists it in entry_ops)
+ *                                         ◀─ entry {id, result: done|fallback|refused, reason}
  */
+import type { EntryOp, EntryResult } from './entry-ops.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -44,6 +48,8 @@ export interface HelloReply {
   readonly free_bytes: number | null;
   /** Whether the root holds no entry at all (for the empty-master guard). */
   readonly empty: boolean;
+  /** The entry operations this slave replays (absent: an older slave, which replays none). */
+  readonly entry_ops?: readonly EntryOp['op'][];
 }
 
 export interface ErrorReply {
@@ -57,14 +63,16 @@ export type Request =
   | { readonly type: 'ping'; readonly id: number }
   | { readonly type: 'stat'; readonly id: number; readonly keys: readonly string[]; readonly checksum: boolean }
   | { readonly type: 'list'; readonly id: number; readonly checksum: boolean; readonly count: number }
-  | { readonly type: 'more'; readonly id: number; readonly count: number };
+  | { readonly type: 'more'; readonly id: number; readonly count: number }
+  | ({ readonly type: 'entry'; readonly id: number } & EntryOp);
 
 export type Reply =
   | HelloReply
   | ErrorReply
   | { readonly type: 'pong'; readonly id: number }
   | { readonly type: 'stat'; readonly id: number; readonly reports: readonly unknown[] }
-  | { readonly type: 'entries'; readonly id: number; readonly entries: readonly unknown[]; readonly done: boolean };
+  | { readonly type: 'entries'; readonly id: number; readonly entries: readonly unknown[]; readonly done: boolean }
+  | ({ readonly type: 'entry'; readonly id: number } & EntryResult);
 
 export const encodeLine = (message: Request | Reply): string => `${JSON.stringify(message)}\n`;
 
@@ -96,6 +104,15 @@ export function decodeRequest(line: string): Request | undefined {
       const count = typeof v['count'] === 'number' && v['count'] > 0 ? Math.min(v['count'], 10_000) : 1000;
       if (typeof v['id'] !== 'number') return undefined;
       return v['type'] === 'list' ? { type: 'list', id: v['id'], checksum: v['checksum'] === true, count } : { type: 'more', id: v['id'], count };
+    }
+    case 'entry': {
+      if (typeof v['id'] !== 'number') return undefined;
+      const id = v['id'];
+      const s = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
+      const [from, to, target, at] = [s('from'), s('to'), s('target'), s('path')];
+      if (v['op'] === 'rename' && from !== undefined && to !== undefined) return { type: 'entry', id, op: 'rename', from, to };
+      if (v['op'] === 'link' && target !== undefined && at !== undefined) return { type: 'entry', id, op: 'link', target, path: at };
+      return undefined;
     }
     default:
       return undefined;

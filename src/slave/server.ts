@@ -1,10 +1,12 @@
 /**
  * `gsyncd slave`'s side of the channel: answer the handshake, keepalives, and questions
- * about what arrived. It never writes to the slave tree itself: rsync does that.
+ * about what arrived, and replay the entry operations the master asks for, checked against
+ * the root (entry-ops.ts). Data is written by rsync alone.
  */
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import type { Logger } from '../log/logger.js';
+import { applyEntryOp, ENTRY_OPS } from './entry-ops.js';
 import { rootFacts, rsyncVersion } from './facts.js';
 import { insideRoots } from './inside-roots.js';
 import { PROTOCOL_VERSION, decodeRequest, encodeLine, type HelloRequest, type Reply } from './protocol.js';
@@ -113,6 +115,7 @@ export async function serveSlave(o: SlaveServerOptions): Promise<ServeResult> {
             writable: facts.writable,
             free_bytes: facts.freeBytes,
             empty: facts.empty,
+            entry_ops: ENTRY_OPS,
           });
           o.logger.info('master connected', { root, master_version: req.version });
           break;
@@ -127,6 +130,14 @@ export async function serveSlave(o: SlaveServerOptions): Promise<ServeResult> {
             send({ type: 'error', id: req.id, reason: e instanceof Error ? e.message : String(e) });
           }
           break;
+        case 'entry': {
+          // One at a time, in the order asked: a chain (a → b, b → c) is replayed as made.
+          const { type: _type, id, ...op } = req;
+          const r = await applyEntryOp(root ?? '/', op);
+          if (r.result !== 'done') o.logger.info('entry operation not replayed', { op: op.op, result: r.result, reason: r.reason });
+          send({ type: 'entry', id, ...r });
+          break;
+        }
         case 'list':
         case 'more':
           try {
