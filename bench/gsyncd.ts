@@ -18,7 +18,7 @@ export interface Batch {
 }
 
 const fullCrawlRe = /Full Crawl finished files=(\d+)/;
-const batchRe = /batch done: files=(\d+) bytes=(\d+) seconds=([\d.]+) rsync_exit=(\d+)/;
+const batchRe = /batch done files=(\d+) bytes=(\d+) seconds=([\d.]+) rsync_exit=(\d+)/;
 
 export function parseBatch(line: string): Batch | undefined {
   const m = batchRe.exec(line);

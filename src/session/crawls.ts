@@ -8,7 +8,7 @@ import { ExitCode, GsyncdError } from '../errors.js';
 import { rootIdentity } from '../slave/facts.js';
 import { isEmptyDir, slaveHasFiles } from '../sync/empty-master.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
-import { withoutRename, type WatchSeed } from '../watch/change-source.js';
+import { withoutRename, type ChangeHandlers, type WatchSeed } from '../watch/change-source.js';
 import { listedDirectories } from '../watch/listing.js';
 import { isListing } from '../watch/listing-read.js';
 import { changesSinceSnapshot } from '../watch/snapshot.js';
@@ -61,11 +61,24 @@ export class Crawls {
   }
 
   /**
+   * Places the watch (invariant 2: before the crawl), a History Crawl's from the snapshot's
+   * directories; its time is logged at debug.
+   */
+  async watch(handlers: ChangeHandlers): Promise<void> {
+    const source = this.d.p.source;
+    if (!source) return;
+    const started = performance.now();
+    const seed = this.watchSeed();
+    await source.start(handlers, seed);
+    this.d.p.logger.debug('watch in place', { from: seed ? 'the saved snapshot' : 'the tree', seconds: ((performance.now() - started) / 1000).toFixed(2) });
+  }
+
+  /**
    * For a History Crawl, where the watch may take its directories from: the saved snapshot
    * (a grep of its directories, where a walk of the tree reads every directory's entries),
    * when its listing left out the same directories as the filters do now.
    */
-  watchSeed(): WatchSeed | undefined {
+  private watchSeed(): WatchSeed | undefined {
     const decision = this.decision;
     const saved = this.d.p.saved;
     if (decision?.kind !== 'history' || !saved) return undefined;

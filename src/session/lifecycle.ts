@@ -4,6 +4,7 @@
  * (the HTTP readiness, tests through the log). Nothing else writes the session's state.
  */
 import type { Logger } from '../log/logger.js';
+import type { Readiness } from '../status/http.js';
 import { INITIAL, PHASE_NAMES, isLive, shown, transition, type Phase, type SessionEvent, type SessionState } from './machine.js';
 import type { StatusWriter } from './status-writer.js';
 
@@ -32,6 +33,15 @@ export class Lifecycle {
   /** History or Changelog Crawl: changes go out as batches. */
   live(): boolean {
     return isLive(this.s.phase);
+  }
+
+  /** For /readyz: live, not Faulty, and the SSH connection (where there is one) up. */
+  readiness(connectionAlive: boolean): Readiness {
+    const s = this.status.current;
+    if (this.s.faulty !== undefined) return { ready: false, reason: `Faulty: ${this.s.faulty}` };
+    if (!this.live()) return { ready: false, reason: `not live yet: ${s.status}, ${s.crawl_status}` };
+    if (!connectionAlive) return { ready: false, reason: 'the SSH connection to the slave is down' };
+    return { ready: true, reason: `${s.status}, ${s.crawl_status}` };
   }
 
   /**

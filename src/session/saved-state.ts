@@ -8,6 +8,7 @@
 import { access, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from './atomic-write.js';
+import type { SessionParts } from './parts.js';
 
 export interface Marker {
   readonly version: 1;
@@ -24,6 +25,20 @@ export interface Marker {
    */
   readonly listedFrom?: string;
   readonly pruned?: readonly string[];
+}
+
+/** This session's marker for a snapshot stamped `at`, whose listing began at `listedFrom`. */
+export function sessionMarker(p: SessionParts, slaveId: string | null, at: Date, listedFrom: Date): Marker {
+  const { master, status, matcher } = p;
+  return {
+    version: 1,
+    master: master.path,
+    slave: status.current.slave,
+    slaveId,
+    snapshotAt: at.toISOString(),
+    listedFrom: listedFrom.toISOString(),
+    pruned: matcher.ignoredDirNames,
+  };
 }
 
 export interface PendingEntry {

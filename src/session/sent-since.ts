@@ -32,9 +32,12 @@ export class SentSince {
    */
   covers(path: string, changedAtMs: number | undefined): boolean {
     if (this.overflow) return false;
-    const listed = this.paths.get(path) ?? this.subtrees.get(path);
-    if (changedAtMs === undefined) return listed !== undefined;
-    let latest = listed ?? -Infinity;
+    // The later of a run that listed the path alone and one that sent it whole: a directory
+    // sent for its own attributes, then whole, is covered from the second run.
+    const alone = this.paths.get(path);
+    const whole = this.subtrees.get(path);
+    if (changedAtMs === undefined) return alone !== undefined || whole !== undefined;
+    let latest = Math.max(alone ?? -Infinity, whole ?? -Infinity);
     for (const a of ancestorsOf(path)) latest = Math.max(latest, this.subtrees.get(a) ?? -Infinity);
     return latest > changedAtMs;
   }

@@ -28,6 +28,7 @@ import type { SessionParts } from './parts.js';
 import { PauseGate, followPause, type PauseFollowerDeps } from './pause.js';
 import { SessionQueue } from './queue.js';
 import { Reconnector } from './reconnector.js';
+import { sessionMarker } from './saved-state.js';
 import { Snapshots } from './snapshots.js';
 
 export type { SessionParts } from './parts.js';
@@ -99,15 +100,7 @@ export class Session {
         },
         idle: () => this.changes.size === 0 && this.scheduler.active === 0 && !this.dispatcher.rechecking() && this.life.faultyReason() === undefined,
         lastEventAt: () => this.intake.lastEventAt(),
-        marker: (at, listedFrom) => ({
-          version: 1,
-          master: p.master.path,
-          slave: status.current.slave,
-          slaveId: this.crawls.slaveId,
-          snapshotAt: at.toISOString(),
-          listedFrom: listedFrom.toISOString(),
-          pruned: p.matcher.ignoredDirNames,
-        }),
+        marker: (at, listedFrom) => sessionMarker(p, this.crawls.slaveId, at, listedFrom),
         stopSignal: this.stopping.signal,
       });
     this.intake = new Intake({
@@ -226,15 +219,10 @@ export class Session {
         const hello = await p.link.connectFirst();
         if (p.slave.kind === 'volume') this.plan = { ...this.plan, dest: `${p.ssh?.destination ?? ''}:${hello.root}/` };
       }
-      // Which crawl, before the watch: a Full Crawl's baseline is listed while it is set up.
+      // Which crawl, before the watch: a restart's watch takes the snapshot's directories.
       if (!this.stopRequested()) await this.crawls.prepare();
       // Invariant 2: the watch is in place before the crawl starts; its events wait in the queue.
-      if (p.source && !this.stopRequested()) {
-        const started = performance.now();
-        const seed = this.crawls.watchSeed();
-        await p.source.start(this.intake.handlers(), seed);
-        p.logger.debug('watch in place', { from: seed ? 'the saved snapshot' : 'the tree', seconds: ((performance.now() - started) / 1000).toFixed(2) });
-      }
+      if (!this.stopRequested()) await this.crawls.watch(this.intake.handlers());
       if (this.stopRequested()) return await this.finish(ExitCode.ok);
 
       const crawled = await this.crawls.initial();
@@ -273,12 +261,7 @@ export class Session {
 
   /** For /readyz: live, not Faulty, and the link to the slave up. */
   readiness(): Readiness {
-    const s = this.p.status.current;
-    const faulty = this.life.faultyReason();
-    if (faulty !== undefined) return { ready: false, reason: `Faulty: ${faulty}` };
-    if (!this.life.live()) return { ready: false, reason: `not live yet: ${s.status}, ${s.crawl_status}` };
-    if (this.connection && !this.connection.alive()) return { ready: false, reason: 'the SSH connection to the slave is down' };
-    return { ready: true, reason: `${s.status}, ${s.crawl_status}` };
+    return this.life.readiness(this.connection?.alive() ?? true);
   }
 
   /** Stop watching, drain within the bound, save state, close the connection (invariant 7). */

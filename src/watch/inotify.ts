@@ -102,7 +102,16 @@ export function inotifySource(o: WatchOptions): ChangeSource {
       else if (a.errno !== ENOENT && a.errno !== ENOTDIR) handlers?.onLost(toPath(rel), `cannot watch the directory: ${errnoText(a.errno)}`);
       return undefined;
     }
-    if (tree.node(a.wd)) return undefined;
+    const known = tree.node(a.wd);
+    if (known) {
+      // The same directory, moved out of the tree a moment ago and back in under this name:
+      // its move out is not settled yet. It keeps its watches, under its new place.
+      const out = [...moves.values()].find((m) => m.node === known);
+      if (!out || !parent || tree.pathOf(parent) === undefined) return undefined;
+      moves.delete(out.cookie);
+      tree.move(known, parent, name);
+      return known;
+    }
     if (!parent || tree.pathOf(parent) === undefined) {
       removeWatches([a.wd]);
       return undefined;

@@ -35,13 +35,15 @@ export async function unsharedRecords(older: string, newer: string, signal?: Abo
   });
   const exited = new Promise<void>((resolve, reject) => {
     comm.once('error', (e) => {
-      reject(new Error(`comm of two listings could not start: ${e.message}`));
+      reject(new Error(`comm of two listings: ${e.message}`));
     });
     comm.once('close', (code, sig) => {
       if (code === 0) resolve();
       else reject(new Error(`comm of two listings failed (${sig ?? `exit ${String(code)}`}): ${stderr.trim().split('\n')[0] ?? ''}`));
     });
   });
+  // Awaited after the output is read; a stop (the signal) may end both first.
+  exited.catch(() => undefined);
   const result: Unshared = { older: [], newer: [] };
   let rest: Buffer = Buffer.alloc(0);
   for await (const chunk of comm.stdout as AsyncIterable<Buffer>) {

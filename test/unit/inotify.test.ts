@@ -159,6 +159,27 @@ describe('--watcher inotify', () => {
     }
   });
 
+  it('a directory moved out and straight back in under another name stays watched', async () => {
+    const w = await watched((root) => {
+      mkdirSync(path.join(root, 'a/b'), { recursive: true });
+    });
+    try {
+      // Both moves within the 20 ms a move out waits for its second half.
+      renameSync(path.join(w.root, 'a'), path.join(w.outside, 'away'));
+      renameSync(path.join(w.outside, 'away'), path.join(w.root, 'back'));
+      await w.until('create:back');
+      writeFileSync(path.join(w.root, 'back/b/f'), '');
+      writeFileSync(path.join(w.root, 'back/g'), '');
+      writeFileSync(path.join(w.root, 'sentinel'), '');
+      const events = await w.until('create:sentinel');
+      assert.ok(events.includes('create:back/b/f'), JSON.stringify(events));
+      assert.ok(events.includes('create:back/g'), JSON.stringify(events));
+      assert.deepEqual(w.troubles, []);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('a tree made at once is reported again once every directory in it is watched', async () => {
     const w = await watched(() => undefined);
     try {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listedDirectories, writeListing, pruneExpression } from '../../src/watch/listing.js';
 import { isListing, listingOrder, readListing } from '../../src/watch/listing-read.js';
-import { changesSinceSnapshot, writeTreeSnapshot } from '../../src/watch/snapshot.js';
+import { changesBetween, changesSinceSnapshot, writeTreeSnapshot } from '../../src/watch/snapshot.js';
 import type { ChangeEvent } from '../../src/watch/change-source.js';
 
 let dir = '';
@@ -144,6 +144,20 @@ describe('changesSinceSnapshot', () => {
     const { m, snap } = await tree((t) => writeFile(path.join(t, 'a'), 'x'));
     await link(path.join(m, 'a'), path.join(m, 'b'));
     assert.deepEqual(shown(await changesSinceSnapshot(m, snap, [])), ['create b']);
+  });
+
+  it('a stop during the comparison rejects it, and nothing is left unhandled', async () => {
+    const { m, snap } = await tree(async (t) => {
+      for (let i = 0; i < 200; i++) await writeFile(path.join(t, `f${String(i)}`), 'x');
+    });
+    const again = path.join(dir, 'again.listing');
+    await writeListing(m, again, []);
+    const stop = new AbortController();
+    const compared = changesBetween(snap, again, stop.signal);
+    stop.abort();
+    await assert.rejects(compared);
+    // An unhandled rejection would end this test file here.
+    await new Promise((resolve) => setTimeout(resolve, 50));
   });
 
   it('finds nothing in a tree that did not change, and leaves no scan behind', async () => {

@@ -37,6 +37,19 @@ describe('SentSince', () => {
     assert.equal(s.covers('', 10), true);
   });
 
+  it('a directory listed for its attributes, then sent whole, is covered from the later run', () => {
+    // npm: node_modules sent for its time early on, then whole after more changes in it. Taking
+    // the first run's time made every reconciliation find it unsent again, forever.
+    const s = new SentSince();
+    s.add(['node_modules'], 1000);
+    s.add(['node_modules'], 3000, true);
+    assert.equal(s.covers('node_modules', 2000), true);
+    s.add(['later'], 3000, true);
+    s.add(['later'], 4000);
+    assert.equal(s.covers('later', 3500), true);
+    assert.equal(s.covers('later/inside', 3500), false);
+  });
+
   it('covers nothing once past its bound, or after clear', () => {
     const s = new SentSince();
     s.add(Array.from({ length: 200_001 }, (_, i) => `f${i}`), 1000);
