@@ -5,17 +5,17 @@
 // npm is the everyday worst case for a change source: thousands of small files, whole package
 // directories renamed aside and deleted, the same names written again with new contents.
 // Usage: node dist/bench/churn-npm.js [--work DIR] [--only gsyncd,lsyncd[,lsyncd15]] [--timeout S] [--keep] [--verbose]
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { gsyncdBin, gsyncdPeer, repoRoot } from './gsyncd.js';
 import { lsyncdPeer } from './lsyncd.js';
 import type { PeerSpec } from './peer.js';
 import { describeExit, killAll, run, runOk, sleep, type Daemon, type LogLine } from './proc.js';
+import { makeWorkDir } from './workdir.js';
 import { startSshd, type Sshd } from './sshd.js';
 
-const TMPFS_MAGIC = 0x01021994;
 const NAMES = ['gsyncd', 'lsyncd', 'lsyncd15'] as const;
 type Name = (typeof NAMES)[number];
 const USAGE = `usage: node dist/bench/churn-npm.js [options]
@@ -460,21 +460,9 @@ async function main(o: Options): Promise<number> {
   if (o.only.includes('gsyncd') && !existsSync(join(repoRoot, 'dist/bundle/cli/main.js'))) {
     throw new Error(`${gsyncdBin}: dist/bundle/cli/main.js is not built (npm run build)`);
   }
-  mkdirSync(o.work, { recursive: true });
-  const work = mkdtempSync(join(resolve(o.work), 'gsyncd-churn-'));
+  const dir = makeWorkDir(o.work, 'gsyncd-churn-', o.keep, log);
+  const work = dir.path;
   let sshd: Sshd | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    log(`${sig}: stopping everything the bench started`);
-    const stopping = sshd?.stop() ?? Promise.resolve();
-    killAll();
-    void stopping.finally(() => {
-      if (!o.keep) rmSync(work, { recursive: true, force: true });
-      process.exit(130);
-    });
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  if (statfsSync(work).type !== TMPFS_MAGIC) log(`note: ${work} is not on tmpfs; file creation on disk can dominate and vary`);
   const results = new Map<Name, DaemonResult>();
   try {
     const cache = join(work, 'npm-cache');
@@ -483,6 +471,7 @@ async function main(o: Options): Promise<number> {
     log('compare check passed: an exact copy matches, and five kinds of alteration are each seen');
     rmSync(join(work, 'warm'), { recursive: true, force: true });
     sshd = await startSshd(join(work, 'ssh'), log);
+    dir.sshd = sshd;
     for (const name of o.only) results.set(name, await runDaemon(name, sshd, work, cache, o));
   } finally {
     await sshd?.stop();

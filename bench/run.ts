@@ -1,9 +1,9 @@
 // The bench's composition root: gsyncd against lsyncd and plain rsync on one tree, one
 // loopback sshd and one page cache, so that the ratios mean something on a noisy machine.
 // See bench/README.md for what each figure is; the project's benchmark notes (BENCH.md) for why.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runFloor } from './floor.js';
 import { gsyncdBin, gsyncdPeer, repoRoot } from './gsyncd.js';
@@ -12,10 +12,10 @@ import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { runPeer, type PeerPlan, type PeerResult } from './peer.js';
 import { killAll, run } from './proc.js';
 import { computeRatios, renderText, type BenchResults } from './report.js';
+import { makeWorkDir } from './workdir.js';
 import { startSshd, type Sshd } from './sshd.js';
 import { createTree, shapeFor } from './tree.js';
 
-const TMPFS_MAGIC = 0x01021994;
 
 const log = (msg: string): void => {
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -31,29 +31,13 @@ async function versionOf(cmd: string, args: string[], re: RegExp): Promise<strin
 }
 
 async function main(opts: BenchOptions): Promise<number> {
-  mkdirSync(opts.work, { recursive: true });
-  const work = mkdtempSync(join(resolve(opts.work), 'gsyncd-bench-'));
+  const dir = makeWorkDir(opts.work, 'gsyncd-bench-', opts.keep, log);
+  const work = dir.path;
   let sshd: Sshd | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    log(`${sig}: stopping everything the bench started`);
-    // Stopping sshd also ends its per-connection processes, and with them any ssh master
-    // (it lists them before its first await, so before killAll takes the listener).
-    const stopping = sshd?.stop() ?? Promise.resolve();
-    killAll();
-    void stopping.finally(() => {
-      if (!opts.keep) rmSync(work, { recursive: true, force: true });
-      process.exit(130);
-    });
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
 
   try {
     const socket = join(work, 'ssh', 'cm');
     if (socket.length > 100) throw new Error(`--work path too long for an ssh control socket: ${socket}`);
-    if (statfsSync(work).type !== TMPFS_MAGIC) {
-      log(`note: ${work} is not on tmpfs; file creation on disk can dominate and vary (see bench/README.md)`);
-    }
     const shape = shapeFor(opts.files);
     log(`creating ${shape.dirs * shape.filesPerDir} files in ${work}/master`);
     const t0 = performance.now();
@@ -78,6 +62,7 @@ async function main(opts: BenchOptions): Promise<number> {
     };
 
     sshd = await startSshd(join(work, 'ssh'), log);
+    dir.sshd = sshd;
     const ctx = { tree, work, echo: opts.verbose, log };
     const timeoutMs = opts.timeoutSeconds * 1000;
     const plan: PeerPlan = {

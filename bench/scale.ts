@@ -7,17 +7,17 @@
 // the memory is then the master side's (gsyncd, its ssh and rsync), the slave side's
 // processes being sshd's children.
 // Usage: node dist/bench/scale.js [--work DIR] [--files N[,N...]] [--per-dir N] [--changes N] [--watcher NAME] [--ssh] [--keep]
-import { mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { applyChanges, describeCounts, waitConverged, type Journal } from './changes.js';
 import { gsyncdBin } from './gsyncd.js';
 import { Daemon, killAll, runOk, sleep } from './proc.js';
 import { RssSampler } from './proctree.js';
+import { makeWorkDir } from './workdir.js';
 import { startSshd, type Sshd } from './sshd.js';
 import { createTree, type TreeShape } from './tree.js';
 
-const TMPFS_MAGIC = 0x01021994;
 const USAGE = 'usage: node dist/bench/scale.js [--work DIR] [--files N[,N...]] [--per-dir N] [--changes N] [--watcher NAME] [--ssh] [--keep]';
 
 interface Options {
@@ -172,17 +172,12 @@ function report(results: readonly SizeResult[]): string {
 
 async function main(): Promise<number> {
   const o = parse(process.argv.slice(2));
-  mkdirSync(o.work, { recursive: true });
-  const work = mkdtempSync(join(resolve(o.work), 'gsyncd-scale-'));
-  process.once('SIGINT', () => {
-    killAll();
-    if (!o.keep) rmSync(work, { recursive: true, force: true });
-    process.exit(130);
-  });
-  if (statfsSync(work).type !== TMPFS_MAGIC) log(`note: ${work} is not on tmpfs; disk speed then dominates`);
+  const dir = makeWorkDir(o.work, 'gsyncd-scale-', o.keep, log);
+  const work = dir.path;
   const results: SizeResult[] = [];
   try {
     const sshd = o.ssh ? await startSshd(join(work, 'ssh'), log) : undefined;
+    dir.sshd = sshd;
     try {
       for (const files of o.sizes) results.push(await measure(work, files, o, sshd));
     } finally {
