@@ -1,7 +1,7 @@
 /** src/watch/listing.ts and snapshot.ts: real find and sort on a real tree, then the diff. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, link, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, link, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listedDirectories, writeListing, pruneExpression } from '../../src/watch/listing.js';
@@ -74,6 +74,15 @@ describe('writeListing', () => {
     assert.deepEqual((await listedDirectories(whole)).map((d) => Buffer.from(d, 'latin1').toString()).sort(), odd.flatMap((n) => [n, `${n}/sub`]).sort());
     const dirs = await listedDirectories(whole);
     for (const [i, d] of dirs.entries()) if (d.includes('/')) assert.ok(dirs.indexOf(d.slice(0, d.lastIndexOf('/'))) < i, `${d} before its parent`);
+  });
+
+  it('finds the directories of a listing, one with a time before 1970 too', async () => {
+    const { snap } = await tree(async (t) => {
+      await mkdir(path.join(t, 'old/new'), { recursive: true });
+      await writeFile(path.join(t, 'old/f'), '');
+      await utimes(path.join(t, 'old'), -100, -100);
+    });
+    assert.deepEqual(await listedDirectories(snap), ['old', 'old/new']);
   });
 
   it('leaves out the directories the filters exclude whole, anchored or anywhere', async () => {
