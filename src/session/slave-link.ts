@@ -12,7 +12,7 @@ import { joinWords, splitWords } from '../transport/shell-words.js';
 import type { SshMaster } from '../transport/ssh-master.js';
 import { backoffMs } from './backoff.js';
 
-/** rsync features the transfers rely on: --mkpath (3.2.3), --delete-missing-args. */
+/** rsync features the transfers rely on: --mkpath (3.2.3). */
 export const MIN_SLAVE_RSYNC = '3.2.3';
 
 export interface SlaveLinkOptions {
@@ -52,7 +52,7 @@ export function helloProblem(h: HelloReply, readOnly = false): string | undefine
   if (readOnly) return h.exists ? undefined : `the slave root ${h.root} does not exist`;
   if (h.rsync_version === '') return `rsync is not installed on the slave (root ${h.root})`;
   if (!versionAtLeast(h.rsync_version, MIN_SLAVE_RSYNC)) {
-    return `rsync ${h.rsync_version} on the slave is too old; gsyncd needs ${MIN_SLAVE_RSYNC} or newer (--mkpath, --delete-missing-args)`;
+    return `rsync ${h.rsync_version} on the slave is too old; gsyncd needs ${MIN_SLAVE_RSYNC} or newer (--mkpath)`;
   }
   if (!h.writable) return `the slave root ${h.root} is not writable by the slave user${h.exists ? '' : ' (nor can it be created there)'}`;
   return undefined;

@@ -6,9 +6,9 @@
  */
 
 /** Short options of a receiving server that gsyncd's transfers produce. */
-const SHORT_NOT_ALLOWED = /[^logDtprRHAXczInvq]/;
+const SHORT_NOT_ALLOWED = /[^logDtprRHAXczInvqd]/;
 const LONG_ALLOWED = new Set([
-  '--delete', '--delete-missing-args', '--force', '--partial', '--numeric-ids', '--mkpath', '--stats', '--ignore-times',
+  '--delete', '--delete-missing-args', '--force', '--partial', '--numeric-ids', '--mkpath', '--stats', '--ignore-times', '--no-r',
 ]);
 const LONG_WITH_VALUE: ReadonlyMap<string, RegExp> = new Map([
   ['--max-delete', /^\d+$/],

@@ -1,12 +1,14 @@
 /**
  * One batch: look at each queued path on the master, then one recursive rsync run for new
- * subtrees and one flat run for the rest (files, directory attributes, deletes).
+ * subtrees, one flat run for files, one for what is gone (delete-run.ts) and one for
+ * directory attributes.
  */
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Entry } from './change-set.js';
-import { ancestorsOf } from './paths.js';
-import { batchArgv, filesFromInput, type RsyncPlan } from './rsync-argv.js';
+import { planDeleteRuns, listedParent } from './delete-run.js';
+import { ancestorsOf, parentOf } from './paths.js';
+import { batchArgv, deleteArgv, filesFromInput, type RsyncPlan } from './rsync-argv.js';
 import type { RsyncOutcome } from './exit-codes.js';
 import type { RsyncResult, RunRsync } from './rsync-runner.js';
 
@@ -100,12 +102,13 @@ const SEVERITY: readonly RsyncOutcome[] = ['ok', 'vanished', 'max-delete', 'part
 export const worst = (a: RsyncOutcome, b: RsyncOutcome): RsyncOutcome => (SEVERITY.indexOf(a) >= SEVERITY.indexOf(b) ? a : b);
 
 /**
- * Splits entries by what the master holds now, into up to three rsync runs, in this order:
+ * Splits entries by what the master holds now, into up to four rsync runs, in this order:
  * - `subtrees`: directories that appeared (created, moved in) or need a resync: `-r`, and
  *   `--delete` inside them;
- * - `files`: files, links and deletes, with `--ignore-times`: the watcher saw them change,
- *   and rsync's quick check (size and mtime, to the second) would skip a same-size
- *   rewrite within the same second;
+ * - `files`: files and links, with `--ignore-times`: the watcher saw them change, and
+ *   rsync's quick check (size and mtime, to the second) would skip a same-size rewrite
+ *   within the same second;
+ * - `deletes`: what is gone from the master (none inside another);
  * - `dirAttrs`: directories whose own attributes changed: without `-r`, or the whole
  *   subtree would be walked.
  * Pure given the states.
@@ -114,9 +117,10 @@ export function planRuns(
   entries: readonly Entry[],
   states: readonly PathState[],
   ignoreDeletes: boolean,
-): { subtrees: string[]; files: string[]; dirAttrs: string[]; skippedDeletes: number } {
+): { subtrees: string[]; files: string[]; deletes: string[]; dirAttrs: string[]; skippedDeletes: number } {
   const subtrees: string[] = [];
   const files: string[] = [];
+  const deletes: string[] = [];
   const dirAttrs: string[] = [];
   let skippedDeletes = 0;
   const missing = new Set(entries.filter((_, i) => (states[i] ?? 'missing') === 'missing').map((e) => e.path));
@@ -130,21 +134,25 @@ export function planRuns(
     if (state === 'gone-with-parent') return;
     if (state === 'missing' || state === 'notdir') {
       if (ignoreDeletes) skippedDeletes++;
-      else if (!insideMissing(e.path)) files.push(e.path);
+      else if (!insideMissing(e.path)) deletes.push(e.path);
     } else if (state === 'dir') {
       if (e.recursive) subtrees.push(e.path);
       else dirAttrs.push(e.path);
     } else files.push(e.path);
   });
-  return { subtrees, files, dirAttrs, skippedDeletes };
+  return { subtrees, files, deletes, dirAttrs, skippedDeletes };
 }
 
 interface PlannedRun {
+  /** A run of deletes (delete-run.ts) lists parents, with --delete. */
+  readonly kind?: 'delete';
   readonly recursive: boolean;
   readonly ignoreTimes: boolean;
   readonly paths: readonly string[];
   readonly plan: RsyncPlan;
   readonly from0: boolean;
+  /** What the run mirrors, where that is not the listed paths. */
+  readonly reported?: readonly string[];
 }
 
 /**
@@ -166,27 +174,43 @@ function listedRun(paths: readonly string[], ignoreTimes: boolean, deps: BatchDe
 }
 
 /**
- * Listed paths. With per-directory merge files, the deletes among them go one run per
- * directory, with the receiver's rules in force there: what a merge file protects (or puts
- * at risk) is then decided as in a full run.
+ * What is gone, by its parent (delete-run.ts), after the receiver's own rules: what they
+ * protect stays. With per-directory merge files, one run per parent directory, with the
+ * receiver's rules in force there: what a merge file protects (or puts at risk) is then
+ * decided as in a full run.
  */
-function listedRuns(paths: readonly string[], missing: ReadonlySet<string>, deps: BatchDeps): PlannedRun[] {
+function deleteRuns(targets: readonly string[], deps: BatchDeps): PlannedRun[] {
   const rules = deps.rules;
-  if (!rules?.hasDirMerge) return [listedRun(paths, true, deps)];
   const byParent = new Map<string, string[]>();
-  const present: string[] = [];
-  for (const p of paths) {
-    if (!missing.has(p)) {
-      present.push(p);
-      continue;
+  for (const t of targets) byParent.set(rules?.hasDirMerge ? parentOf(t) : '', [...(byParent.get(rules?.hasDirMerge ? parentOf(t) : '') ?? []), t]);
+  return [...byParent.values()].flatMap((group) =>
+    planDeleteRuns(group).map((run): PlannedRun => {
+      const dir = run.parents[0] ?? '';
+      // The user's rules first (rsync takes the first match), as written out for listed runs.
+      const plan = rules
+        ? withFilters(deps.plan, [...(rules.hasDirMerge ? rules.deleteFilters(dir) : rules.batchFilters(undefined)), ...run.rules])
+        : { ...withFilters(deps.plan, run.rules), filters: [...deps.plan.filters, ...run.rules.map((value) => ({ kind: 'filter' as const, value }))] };
+      return { kind: 'delete', recursive: false, ignoreTimes: false, paths: run.parents.map(listedParent), reported: [...run.targets, ...run.parents], plan, from0: true };
+    }),
+  );
+}
+
+/**
+ * The nearest gone ancestor of each gone path whose parent is gone too (a path queued alone,
+ * its directory removed since): rsync lists the parent, which must exist. Paths then inside
+ * another are dropped.
+ */
+async function deleteTargets(deletes: readonly string[], root: string, stateOf: (abs: string) => Promise<PathState>): Promise<string[]> {
+  const out = new Set<string>();
+  for (let d of deletes) {
+    for (let p = parentOf(d); p !== ''; p = parentOf(d)) {
+      const state = await stateOf(path.join(root, p));
+      if (state !== 'missing' && state !== 'notdir') break;
+      d = p;
     }
-    const parent = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '';
-    byParent.set(parent, [...(byParent.get(parent) ?? []), p]);
+    out.add(d);
   }
-  return [
-    listedRun(present, true, deps),
-    ...[...byParent].map(([dir, gone]) => ({ recursive: false, ignoreTimes: true, paths: gone, plan: withFilters(deps.plan, rules.deleteFilters(dir)), from0: true })),
-  ];
+  return [...out].filter((d) => ![...ancestorsOf(d)].some((a) => a !== '' && out.has(a)));
 }
 
 /**
@@ -238,25 +262,27 @@ export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signa
   const stateOf = deps.stateOf ?? statePathOf;
   const states = await Promise.all(entries.map((e) => stateOf(path.join(deps.masterRoot, e.path))));
   const effective = states.includes('notdir') ? await resolveNotDirs(entries, states, deps.masterRoot, stateOf) : entries;
-  const { subtrees, files, dirAttrs, skippedDeletes } = planRuns(effective, states, deps.plan.ignoreDeletes);
+  const { subtrees, files, deletes, dirAttrs, skippedDeletes } = planRuns(effective, states, deps.plan.ignoreDeletes);
   const runs: BatchRun[] = [];
   let outcome: RsyncOutcome = 'ok';
   // Directory attributes last: the other runs may populate those directories.
   const planned = [
     ...subtreeRuns(subtrees, deps),
-    ...listedRuns(files, new Set(effective.filter((_, i) => states[i] === 'missing').map((e) => e.path)), deps),
+    listedRun(files, true, deps),
+    ...deleteRuns(await deleteTargets(deletes, deps.masterRoot, stateOf), deps),
     listedRun(dirAttrs.filter((p) => p !== '' || !deps.rules), false, deps),
     ...(deps.rules && dirAttrs.includes('') ? [rootAttrsRun(deps)] : []),
   ];
-  for (const { recursive: isRecursive, ignoreTimes, paths, plan, from0 } of planned) {
+  for (const { kind, recursive: isRecursive, ignoreTimes, paths, plan, from0, reported } of planned) {
     if (paths.length === 0) continue;
     // Recursive runs name what they send, to be checked again a moment later (sent-paths.ts).
-    const result = await deps.runRsync(deps.rsyncCommand, batchArgv(plan, isRecursive, ignoreTimes, isRecursive, from0), {
+    const argv = kind === 'delete' ? deleteArgv(plan) : batchArgv(plan, isRecursive, ignoreTimes, isRecursive, from0);
+    const result = await deps.runRsync(deps.rsyncCommand, argv, {
       input: filesFromInput(paths, from0),
       killAfterMs: deps.killAfterMs,
       ...(signal ? { signal } : {}),
     });
-    runs.push({ recursive: isRecursive, paths, result });
+    runs.push({ recursive: isRecursive, paths: reported ?? paths, result });
     outcome = worst(outcome, result.exit.outcome);
     if (result.exit.outcome === 'connection' || signal?.aborted) break;
   }
@@ -264,7 +290,7 @@ export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signa
     entries,
     runs,
     outcome,
-    files: subtrees.length + files.length + dirAttrs.length,
+    files: subtrees.length + files.length + deletes.length + dirAttrs.length,
     bytes: runs.reduce((n, r) => n + r.result.stats.bytes, 0),
     seconds: runs.reduce((n, r) => n + r.result.seconds, 0),
     skippedDeletes,

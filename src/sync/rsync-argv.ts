@@ -103,17 +103,17 @@ export function listSlaveArgv(plan: RsyncPlan): string[] {
 
 /**
  * One batch: listed paths on stdin. `recursive` runs carry subtree entries and delete
- * extraneous files inside them; every run deletes listed paths that are gone.
+ * extraneous files inside them. A listed path gone since it was looked at is skipped: its
+ * delete event follows, and its delete is a run of its own (deleteArgv).
  * `ignoreTimes` sends listed files even when size and mtime match (see planRuns).
  */
 export function batchArgv(plan: RsyncPlan, recursive: boolean, ignoreTimes = false, listSent = false, from0 = true): string[] {
-  const deletes = plan.ignoreDeletes ? [] : ['--delete-missing-args'];
   return [
     ...transferFlags(plan, recursive),
     ...(ignoreTimes ? ['--ignore-times'] : []),
     ...(listSent ? [sentFormat] : []),
     ...deleteFlags(plan, recursive),
-    ...deletes,
+    '--ignore-missing-args',
     '--files-from=-',
     // --from0 also makes rsync read merge and per-directory filter files NUL-separated: a
     // run that needs those reads a newline-separated list instead (see batch.ts).
@@ -123,6 +123,15 @@ export function batchArgv(plan: RsyncPlan, recursive: boolean, ignoreTimes = fal
     plan.source,
     plan.dest,
   ];
+}
+
+/**
+ * Deletes: the parents of gone paths listed (`PARENT/.`, one level), `--delete`, and the
+ * plan's rules naming what goes (delete-run.ts). Not `--delete-missing-args`: rsync
+ * 3.4.3 and Debian's 3.2.7 since its 2026 security update refuse it below the root.
+ */
+export function deleteArgv(plan: RsyncPlan): string[] {
+  return [...transferFlags(plan, false), ...deleteFlags(plan, true), '--files-from=-', '--from0', ...commonTail(plan), '--', plan.source, plan.dest];
 }
 
 /**

@@ -9,9 +9,10 @@ const entry = (path: string, recursive = false): Entry => ({ path, recursive, si
 
 describe('planRuns', () => {
   type Plan = ReturnType<typeof planRuns>;
-  const plan = (p: { subtrees?: string[]; files?: string[]; dirAttrs?: string[]; skipped?: number }): Plan => ({
+  const plan = (p: { subtrees?: string[]; files?: string[]; deletes?: string[]; dirAttrs?: string[]; skipped?: number }): Plan => ({
     subtrees: p.subtrees ?? [],
     files: p.files ?? [],
+    deletes: p.deletes ?? [],
     dirAttrs: p.dirAttrs ?? [],
     skippedDeletes: p.skipped ?? 0,
   });
@@ -24,17 +25,17 @@ describe('planRuns', () => {
     ['a recursive directory goes in the subtrees run', [['d', true, 'dir']], false, plan({ subtrees: ['d'] })],
     ['files and subtrees go in their own runs', [['a', false, 'other'], ['d', true, 'dir']], false, plan({ subtrees: ['d'], files: ['a'] })],
     ['a recursive entry that is now a file is a file', [['d', true, 'other']], false, plan({ files: ['d'] })],
-    ['a missing path is a delete in the files run', [['gone', false, 'missing']], false, plan({ files: ['gone'] })],
-    ['a missing recursive path too', [['gone', true, 'missing']], false, plan({ files: ['gone'] })],
-    ['a path under what is now a file is a delete', [['f/x', false, 'notdir']], false, plan({ files: ['f/x'] })],
+    ['a missing path is a delete', [['gone', false, 'missing']], false, plan({ deletes: ['gone'] })],
+    ['a missing recursive path too', [['gone', true, 'missing']], false, plan({ deletes: ['gone'] })],
+    ['a path under what is now a file is a delete', [['f/x', false, 'notdir']], false, plan({ deletes: ['f/x'] })],
     ['a path that another entry covers is dropped', [['f/x', false, 'gone-with-parent'], ['f', false, 'other']], false, plan({ files: ['f'] })],
     [
       'the children of a missing directory are dropped: deleting it deletes them',
       [['m/x', false, 'missing'], ['m', false, 'missing'], ['m/y/z', true, 'missing'], ['mm', false, 'missing']],
       false,
-      plan({ files: ['m', 'mm'] }),
+      plan({ deletes: ['m', 'mm'] }),
     ],
-    ['a missing path whose parent is not listed stays', [['p/x', false, 'missing']], false, plan({ files: ['p/x'] })],
+    ['a missing path whose parent is not listed stays', [['p/x', false, 'missing']], false, plan({ deletes: ['p/x'] })],
     [
       'with ignoreDeletes, missing paths are counted, not sent',
       [['a', false, 'other'], ['m', false, 'missing'], ['m/x', false, 'missing'], ['f/x', false, 'notdir'], ['g/y', false, 'gone-with-parent']],
@@ -45,7 +46,7 @@ describe('planRuns', () => {
       'a mix keeps the order of the entries within each run',
       [['f1', false, 'other'], ['d1', true, 'dir'], ['m', false, 'missing'], ['d2', false, 'dir'], ['d3', true, 'dir'], ['f2', false, 'other'], ['d4', false, 'dir']],
       false,
-      plan({ subtrees: ['d1', 'd3'], files: ['f1', 'm', 'f2'], dirAttrs: ['d2', 'd4'] }),
+      plan({ subtrees: ['d1', 'd3'], files: ['f1', 'f2'], deletes: ['m'], dirAttrs: ['d2', 'd4'] }),
     ],
     ['the root, recursive', [['', true, 'dir']], false, plan({ subtrees: [''] })],
     ['the root, its attributes', [['', false, 'dir']], false, plan({ dirAttrs: [''] })],
@@ -59,7 +60,7 @@ describe('planRuns', () => {
   }
 
   it('reads a path without a state as missing', () => {
-    assert.deepEqual(planRuns([entry('a'), entry('b')], ['other'], false), plan({ files: ['a', 'b'] }));
+    assert.deepEqual(planRuns([entry('a'), entry('b')], ['other'], false), plan({ files: ['a'], deletes: ['b'] }));
     assert.deepEqual(planRuns([entry('a'), entry('b')], ['other'], true), plan({ files: ['a'], skipped: 1 }));
   });
 });

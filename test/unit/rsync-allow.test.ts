@@ -10,6 +10,8 @@ describe('checkRsyncServer', () => {
     ['rsync --server -lHogDtpAXrcze.iLsfxCIvu --timeout=30 --bwlimit=10240 --max-delete=5 --delete --force --stats --partial --numeric-ids --mkpath . /srv/m/', '/srv/m/'],
     ['rsync --server -logDtpIRe.LsfxCIvu --force --delete-missing-args . /srv/m/', '/srv/m/'],
     ['rsync --server -logDtprRe.iLsfxCIvu --delete --force --delete-missing-args . /srv/m/', '/srv/m/'],
+    // A run of deletes: the parents listed one level (--files-from implies --dirs), --delete.
+    ['rsync --server -ldogDtpRe.LsfxCIvu --no-r --delete --force . /srv/m/', '/srv/m/'],
     ['rsync --server -logDtpre.iLsfxCIvu --log-format=%i --delete --force --stats --mkpath . /srv/m/', '/srv/m/'],
     ['rsync --server -logDtpre.iLsfxCIvu . /srv/m\\ with\\ space/', '/srv/m with space/'],
     ['/usr/bin/rsync --server -vlogDtpre.iLsfxCIvu -- . relative/dir', 'relative/dir'],

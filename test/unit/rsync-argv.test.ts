@@ -1,7 +1,7 @@
 /** src/sync/rsync-argv.ts: rsync's argv, built purely; paths go on stdin, NUL-separated. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchArgv, filesFromInput, fullSyncArgv, listSlaveArgv, type RsyncPlan } from '../../src/sync/rsync-argv.js';
+import { batchArgv, deleteArgv, filesFromInput, fullSyncArgv, listSlaveArgv, type RsyncPlan } from '../../src/sync/rsync-argv.js';
 
 const PLAN: RsyncPlan = {
   flags: new Set(),
@@ -22,27 +22,32 @@ const TAIL = ['--stats', '--no-human-readable', '--', '/srv/master/', '/srv/slav
 
 describe('batchArgv', () => {
   it('sends listed files whatever their size and mtime when asked (--ignore-times)', () => {
-    assert.deepEqual(batchArgv(plan(), false, true), ['-a', '--ignore-times', '--force', '--delete-missing-args', '--files-from=-', '--from0', ...TAIL]);
+    assert.deepEqual(batchArgv(plan(), false, true), ['-a', '--ignore-times', '--force', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
     assert.ok(!batchArgv(plan(), true).includes('--ignore-times'));
   });
 
-  it('a flat batch: -a, deletes of listed paths, the list on stdin', () => {
-    assert.deepEqual(batchArgv(plan(), false), ['-a', '--force', '--delete-missing-args', '--files-from=-', '--from0', ...TAIL]);
+  it('a flat batch: -a, a listed path gone since skipped (its delete is a run of its own), the list on stdin', () => {
+    assert.deepEqual(batchArgv(plan(), false), ['-a', '--force', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
   });
 
   it('a recursive batch: -r, and --delete inside the listed directories', () => {
-    assert.deepEqual(batchArgv(plan(), true), ['-a', '-r', '--delete', '--force', '--delete-missing-args', '--files-from=-', '--from0', ...TAIL]);
+    assert.deepEqual(batchArgv(plan(), true), ['-a', '-r', '--delete', '--force', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
   });
 
-  it('with ignoreDeletes: no --delete, --force, --delete-missing-args or --max-delete', () => {
+  it('with ignoreDeletes: no --delete, --force or --max-delete', () => {
     const p = plan({ ignoreDeletes: true, maxDelete: 5 });
-    assert.deepEqual(batchArgv(p, false), ['-a', '--files-from=-', '--from0', ...TAIL]);
-    assert.deepEqual(batchArgv(p, true), ['-a', '-r', '--files-from=-', '--from0', ...TAIL]);
+    assert.deepEqual(batchArgv(p, false), ['-a', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
+    assert.deepEqual(batchArgv(p, true), ['-a', '-r', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
+  });
+
+  it('never --delete-missing-args: rsync 3.4.3 and Debian 12\'s 3.2.7 refuse it below the root', () => {
+    for (const r of [false, true]) assert.ok(!batchArgv(plan(), r).includes('--delete-missing-args'));
+    assert.ok(!deleteArgv(plan()).includes('--delete-missing-args'));
   });
 
   it('passes --max-delete=N', () => {
     assert.deepEqual(batchArgv(plan({ maxDelete: 5 }), false), [
-      '-a', '--force', '--max-delete=5', '--delete-missing-args', '--files-from=-', '--from0', ...TAIL,
+      '-a', '--force', '--max-delete=5', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL,
     ]);
     assert.ok(batchArgv(plan({ maxDelete: 0 }), true).includes('--max-delete=0'));
   });
@@ -67,7 +72,7 @@ describe('batchArgv', () => {
   ];
   for (const [given, flat, recursive] of TRANSFER) {
     it(`transfer flags for ${given.join(' ') || 'nothing'}: ${flat.join(' ') || 'none'}`, () => {
-      const deletes = ['--force', '--delete-missing-args'];
+      const deletes = ['--force', '--ignore-missing-args'];
       assert.deepEqual(batchArgv(plan({ flags: flags(...given) }), false), [...flat, ...deletes, '--files-from=-', '--from0', ...TAIL]);
       assert.deepEqual(batchArgv(plan({ flags: flags(...given) }), true), [
         ...recursive, '--delete', ...deletes, '--files-from=-', '--from0', ...TAIL,
@@ -96,7 +101,7 @@ describe('batchArgv', () => {
     assert.deepEqual(argv, [
       '-a',
       '--force',
-      '--delete-missing-args',
+      '--ignore-missing-args',
       '--files-from=-',
       '--from0',
       '--bwlimit=1.5m',
@@ -126,6 +131,13 @@ describe('batchArgv', () => {
     const argv = batchArgv(plan({ source: '-src/', dest: '-dst/' }), true);
     assert.deepEqual(argv.slice(-3), ['--', '-src/', '-dst/']);
     assert.equal(argv.indexOf('--'), argv.length - 3);
+  });
+});
+
+describe('deleteArgv', () => {
+  it('lists parents without -r, with --delete and --force, the list on stdin', () => {
+    assert.deepEqual(deleteArgv(plan()), ['-a', '--delete', '--force', '--files-from=-', '--from0', ...TAIL]);
+    assert.deepEqual(deleteArgv(plan({ maxDelete: 3 })), ['-a', '--delete', '--force', '--max-delete=3', '--files-from=-', '--from0', ...TAIL]);
   });
 });
 
