@@ -4,6 +4,7 @@
  * was never sent (a watcher event dropped, a directory past the inotify limit); the
  * Snapshotter (history.ts) decides when a snapshot is safe. A clean stop saves a last one.
  */
+import type { Stats } from 'node:fs';
 import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Options } from '../config/options.js';
@@ -47,7 +48,7 @@ const readTrimmed = (file: string): Promise<string> =>
 
 export class Snapshots {
   /** What was sent since the last snapshot: the watcher's misses are the changes not in it. */
-  readonly sentSince = new SentSince();
+  readonly sentSince: SentSince;
   /** The same, on disk as it happens: a clean stop needs no listing. */
   private readonly journal: SentJournal;
   /** Aborted at a clean stop: a scan under way stops (find and sort with it). */
@@ -62,6 +63,7 @@ export class Snapshots {
   private readonly baselineHalting = new AbortController();
 
   constructor(private readonly d: SnapshotsDeps) {
+    this.sentSince = new SentSince(!/(^|\s)--no-implied-dirs(\s|$)/.test(d.options.rsyncOptions));
     this.journal = new SentJournal(d.saved.journalFile, d.logger);
     d.stopSignal?.addEventListener('abort', () => {
       this.haltScans();
@@ -156,7 +158,9 @@ export class Snapshots {
 
   /**
    * Whether a run that started after the change listed its path. A path that exists changed
-   * at its ctime. A path that is gone went with the directories above it up to the nearest
+   * at its ctime; a directory's ctime moves with each entry made or removed in it, and a run
+   * that listed any path below it sent the directory too (see SentSince). A path that is gone
+   * went with the directories above it up to the nearest
    * one still there, and a run that listed any of them removed it from the slave too (a
    * deleted directory's files are no misses of their own). Live, any such run counts (the
    * delete event is what queued it). At a restart that is not enough: the last run may have
@@ -165,12 +169,12 @@ export class Snapshots {
    * happened: only a run that started after that covers it.
    */
   private async covered(e: ChangeEvent, restart: boolean): Promise<boolean> {
-    const changedAt = await this.ctime(e.path);
-    if (changedAt !== undefined) return this.sentSince.covers(e.path, changedAt);
+    const st = await this.stat(e.path);
+    if (st !== undefined) return this.sentSince.covers(e.path, st.ctimeMs, st.isDirectory());
     const gone = [e.path];
     let keptAt: number | undefined;
     for (const dir of ancestorsOf(e.path)) {
-      keptAt = await this.ctime(dir);
+      keptAt = (await this.stat(dir))?.ctimeMs;
       if (keptAt !== undefined) break;
       gone.push(dir);
     }
@@ -178,9 +182,9 @@ export class Snapshots {
     return gone.some((p) => this.sentSince.covers(p, restart ? keptAt : undefined));
   }
 
-  private ctime(rel: string): Promise<number | undefined> {
+  private stat(rel: string): Promise<Stats | undefined> {
     return lstat(path.join(this.d.master, rel)).then(
-      (st) => st.ctimeMs,
+      (st) => st,
       () => undefined,
     );
   }

@@ -174,23 +174,29 @@ function listedRun(paths: readonly string[], ignoreTimes: boolean, deps: BatchDe
 }
 
 /**
- * What is gone, by its parent (delete-run.ts), after the receiver's own rules: what they
- * protect stays. With per-directory merge files, one run per parent directory, with the
- * receiver's rules in force there: what a merge file protects (or puts at risk) is then
- * decided as in a full run.
+ * What is gone, by its parent (delete-run.ts), after the user's rules, both sides, as a full
+ * run has them: an entry they decide is sent, kept or deleted as a full run would (a file
+ * they include is sent, not taken for extraneous; one they protect stays), and the rules of
+ * the run decide only what the user's leave open. With per-directory merge files, one run per
+ * parent directory, with the rules in force there, newline-separated so that rsync reads the
+ * merge files (a parent whose name holds a newline goes without them, as in subtreeRuns).
  */
 function deleteRuns(targets: readonly string[], deps: BatchDeps): PlannedRun[] {
   const rules = deps.rules;
+  const merges = rules?.hasDirMerge === true;
   const byParent = new Map<string, string[]>();
-  for (const t of targets) byParent.set(rules?.hasDirMerge ? parentOf(t) : '', [...(byParent.get(rules?.hasDirMerge ? parentOf(t) : '') ?? []), t]);
-  return [...byParent.values()].flatMap((group) =>
+  for (const t of targets) {
+    const key = merges ? parentOf(t) : '';
+    byParent.set(key, [...(byParent.get(key) ?? []), t]);
+  }
+  return [...byParent.entries()].flatMap(([dir, group]) =>
     planDeleteRuns(group).map((run): PlannedRun => {
-      const dir = run.parents[0] ?? '';
-      // The user's rules first (rsync takes the first match), as written out for listed runs.
-      const plan = rules
-        ? withFilters(deps.plan, [...(rules.hasDirMerge ? rules.deleteFilters(dir) : rules.batchFilters(undefined)), ...run.rules])
+      const odd = merges && /[\n\r]/.test(dir);
+      const user = rules ? rules.batchFilters(dir, merges && !odd) : undefined;
+      const plan = user
+        ? withFilters(deps.plan, [...user, ...run.rules])
         : { ...withFilters(deps.plan, run.rules), filters: [...deps.plan.filters, ...run.rules.map((value) => ({ kind: 'filter' as const, value }))] };
-      return { kind: 'delete', recursive: false, ignoreTimes: false, paths: run.parents.map(listedParent), reported: [...run.targets, ...run.parents], plan, from0: true };
+      return { kind: 'delete', recursive: false, ignoreTimes: false, paths: run.parents.map(listedParent), reported: [...run.targets, ...run.parents], plan, from0: !merges || odd };
     }),
   );
 }
@@ -276,7 +282,7 @@ export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signa
   for (const { kind, recursive: isRecursive, ignoreTimes, paths, plan, from0, reported } of planned) {
     if (paths.length === 0) continue;
     // Recursive runs name what they send, to be checked again a moment later (sent-paths.ts).
-    const argv = kind === 'delete' ? deleteArgv(plan) : batchArgv(plan, isRecursive, ignoreTimes, isRecursive, from0);
+    const argv = kind === 'delete' ? deleteArgv(plan, from0) : batchArgv(plan, isRecursive, ignoreTimes, isRecursive, from0);
     const result = await deps.runRsync(deps.rsyncCommand, argv, {
       input: filesFromInput(paths, from0),
       killAfterMs: deps.killAfterMs,

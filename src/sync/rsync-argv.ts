@@ -130,8 +130,9 @@ export function batchArgv(plan: RsyncPlan, recursive: boolean, ignoreTimes = fal
  * plan's rules naming what goes (delete-run.ts). Not `--delete-missing-args`: rsync
  * 3.4.3 and Debian's 3.2.7 since its 2026 security update refuse it below the root.
  */
-export function deleteArgv(plan: RsyncPlan): string[] {
-  return [...transferFlags(plan, false), ...deleteFlags(plan, true), '--files-from=-', '--from0', ...commonTail(plan), '--', plan.source, plan.dest];
+export function deleteArgv(plan: RsyncPlan, from0 = true): string[] {
+  // A parent gone since it was looked at is skipped: its own delete comes with its event.
+  return [...transferFlags(plan, false), ...deleteFlags(plan, true), '--ignore-missing-args', '--files-from=-', ...(from0 ? ['--from0'] : []), ...commonTail(plan), '--', plan.source, plan.dest];
 }
 
 /**

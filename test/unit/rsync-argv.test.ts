@@ -136,8 +136,8 @@ describe('batchArgv', () => {
 
 describe('deleteArgv', () => {
   it('lists parents without -r, with --delete and --force, the list on stdin', () => {
-    assert.deepEqual(deleteArgv(plan()), ['-a', '--delete', '--force', '--files-from=-', '--from0', ...TAIL]);
-    assert.deepEqual(deleteArgv(plan({ maxDelete: 3 })), ['-a', '--delete', '--force', '--max-delete=3', '--files-from=-', '--from0', ...TAIL]);
+    assert.deepEqual(deleteArgv(plan()), ['-a', '--delete', '--force', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
+    assert.deepEqual(deleteArgv(plan({ maxDelete: 3 }), false), ['-a', '--delete', '--force', '--max-delete=3', '--ignore-missing-args', '--files-from=-', ...TAIL]);
   });
 });
 
