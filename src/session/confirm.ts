@@ -6,6 +6,7 @@
 import type { SlaveChannel } from '../transport/slave-channel.js';
 import type { PathReport } from '../verify/entry.js';
 import { sameEntry, statPath } from '../verify/stat-path.js';
+import { hasRawBytes } from '../sync/names.js';
 
 /** How many paths a sampled confirmation looks at. */
 export const SAMPLE_SIZE = 8;
@@ -38,8 +39,8 @@ const asReports = (v: readonly unknown[]): PathReport[] => v as PathReport[];
 
 /** Compares master and slave for `paths`; returns the paths whose slave copy differs. */
 export async function confirmPaths(paths: readonly string[], d: ConfirmDeps): Promise<Mismatch[]> {
-  // Lossy names (U+FFFD) were sent through their directory: they cannot be asked about by name.
-  const asked = paths.filter((p) => p !== '' && !p.includes('\uFFFD'));
+  // The stat request carries names as text: one that is not valid UTF-8 is not asked about.
+  const asked = paths.filter((p) => p !== '' && !hasRawBytes(p));
   if (asked.length === 0) return [];
   const keys = asked.map(keyOf);
   const reply = await d.channel.request({ type: 'stat', id: d.channel.newId(), keys, checksum: d.checksum });

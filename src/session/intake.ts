@@ -1,7 +1,7 @@
 /**
  * From the watcher's events to queued changes: what each event means for what is sent
- * (the filters, a per-directory filter file, a name that is not valid UTF-8, an ignored
- * delete), and the watcher's own troubles (lost events, the inotify limit).
+ * (the filters, a per-directory filter file, a name that another watcher gave lossy, an
+ * ignored delete), and the watcher's own troubles (lost events, the inotify limit).
  */
 import type { Options } from '../config/options.js';
 import type { Matcher } from '../filter/matcher.js';
@@ -89,7 +89,8 @@ export class Intake {
       queue.add(dir, true, origin);
       return;
     }
-    // A name that is not valid UTF-8 came back lossy (U+FFFD): send its directory instead.
+    // The inotify watcher and the listings give names as bytes (sync/names.ts); @parcel/watcher
+    // and chokidar give a byte that is not valid UTF-8 as U+FFFD: send its directory instead.
     if (e.path.includes('\uFFFD')) {
       queue.add(parentOf(e.path), true, origin);
       return;

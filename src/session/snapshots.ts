@@ -21,6 +21,7 @@ import type { SessionQueue } from './queue.js';
 import type { Marker, SavedState } from './saved-state.js';
 import { loadJournal, SentJournal } from './sent-journal.js';
 import { SentSince } from './sent-since.js';
+import { encodeName } from '../sync/names.js';
 
 export interface SnapshotsDeps {
   readonly saved: SavedState;
@@ -183,7 +184,7 @@ export class Snapshots {
   }
 
   private stat(rel: string): Promise<Stats | undefined> {
-    return lstat(path.join(this.d.master, rel)).then(
+    return lstat(encodeName(path.join(this.d.master, rel))).then(
       (st) => st,
       () => undefined,
     );

@@ -7,6 +7,7 @@ import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Entry } from './change-set.js';
 import { planDeleteRuns, listedParent } from './delete-run.js';
+import { encodeName, hasRawBytes } from './names.js';
 import { ancestorsOf, parentOf } from './paths.js';
 import { batchArgv, deleteArgv, filesFromInput, type RsyncPlan } from './rsync-argv.js';
 import type { RsyncOutcome } from './exit-codes.js';
@@ -53,7 +54,7 @@ export interface BatchResult {
 
 export const statePathOf = async (abs: string): Promise<PathState> => {
   try {
-    return (await lstat(abs)).isDirectory() ? 'dir' : 'other';
+    return (await lstat(encodeName(abs))).isDirectory() ? 'dir' : 'other';
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return 'missing';
@@ -272,10 +273,14 @@ export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signa
   const runs: BatchRun[] = [];
   let outcome: RsyncOutcome = 'ok';
   // Directory attributes last: the other runs may populate those directories.
+  const targets = await deleteTargets(deletes, deps.masterRoot, stateOf);
+  // A delete's rules are arguments, which carry no byte that is not valid UTF-8: such a path
+  // goes by its directory, resent whole with --delete.
+  const byParent = [...new Set(targets.filter(hasRawBytes).map(parentOf))].filter((p) => !subtrees.includes(p));
   const planned = [
-    ...subtreeRuns(subtrees, deps),
+    ...subtreeRuns([...subtrees, ...byParent], deps),
     listedRun(files, true, deps),
-    ...deleteRuns(await deleteTargets(deletes, deps.masterRoot, stateOf), deps),
+    ...deleteRuns(targets.filter((t) => !hasRawBytes(t)), deps),
     listedRun(dirAttrs.filter((p) => p !== '' || !deps.rules), false, deps),
     ...(deps.rules && dirAttrs.includes('') ? [rootAttrsRun(deps)] : []),
   ];

@@ -4,6 +4,7 @@
  */
 import type { FilterArg } from '../filter/rules.js';
 import { filterRsyncArgs } from '../filter/rules.js';
+import { encodeName } from './names.js';
 
 export interface RsyncPlan {
   /** rsync's own boolean flags switched on, by long name (archive, hard-links, …). */
@@ -144,7 +145,7 @@ export function filesFromInput(paths: readonly (string | Buffer)[], from0 = true
   const end = Buffer.from(from0 ? [0] : [10]);
   for (const p of paths) {
     parts.push(Buffer.from(p === '' ? '.' : './'));
-    if (p !== '') parts.push(typeof p === 'string' ? Buffer.from(p) : p);
+    if (p !== '') parts.push(typeof p === 'string' ? encodeName(p) : p);
     parts.push(end);
   }
   return Buffer.concat(parts);

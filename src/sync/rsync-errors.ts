@@ -14,6 +14,7 @@
  * assume none did.
  */
 import path from 'node:path';
+import { decodeName } from './names.js';
 
 export type Side = 'sender' | 'receiver';
 
@@ -50,7 +51,7 @@ export function unescapeRsyncName(name: string): string {
       i += 4;
     } else bytes.push(...Buffer.from(name[i] ?? '', 'utf8'));
   }
-  return Buffer.from(bytes).toString('utf8');
+  return decodeName(Buffer.from(bytes));
 }
 
 /** The path relative to the root it lies in, or undefined. */

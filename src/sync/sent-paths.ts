@@ -5,6 +5,7 @@
  * was sent still exists on the master finds those. Pure.
  */
 import { SENT_MARK } from './rsync-argv.js';
+import { decodeName } from './names.js';
 
 /** The most names kept from one run; a larger run is not rechecked (its paths are logged). */
 export const MAX_SENT = 200_000;
@@ -29,10 +30,10 @@ export function decodeRsyncName(name: string): Buffer {
 }
 
 /** What a run sent: undefined when it sent more than the bound (then it is not rechecked). */
-export type SentList = { readonly paths: readonly string[]; readonly lossy: number } | undefined;
+export type SentList = { readonly paths: readonly string[] } | undefined;
 
 /** The path of one `gsyncd-sent:YXcstpoguax NAME` line, if it says the item was sent. */
-export function sentPathOf(line: string): { path: string } | { lossy: true } | undefined {
+export function sentPathOf(line: string): { path: string } | undefined {
   if (!line.startsWith(SENT_MARK)) return undefined;
   const item = line.slice(SENT_MARK.length);
   const space = item.indexOf(' ');
@@ -41,15 +42,15 @@ export function sentPathOf(line: string): { path: string } | { lossy: true } | u
   // '<' sent to a remote receiver, '>' received locally, 'c' created (directories, links).
   // Deletions (`*deleting`) and unchanged items are not "sent".
   if (flags[0] !== '<' && flags[0] !== '>' && flags[0] !== 'c') return undefined;
-  const name = decodeRsyncName(item.slice(space + 1).replace(/\/$/, '')).toString('utf8');
+  // Bytes that are not valid UTF-8 as escapes (names.ts): the path is exact.
+  const name = decodeName(decodeRsyncName(item.slice(space + 1).replace(/\/$/, '')));
   if (name === '' || name === '.') return undefined;
-  return name.includes('\uFFFD') ? { lossy: true } : { path: name };
+  return { path: name };
 }
 
 /** Collects sent paths from output lines as they stream, up to the bound. */
 export class SentCollector {
   private readonly paths: string[] = [];
-  private lossy = 0;
   private overflow = false;
 
   constructor(private readonly max = MAX_SENT) {}
@@ -59,14 +60,13 @@ export class SentCollector {
     if (!line.startsWith(SENT_MARK)) return false;
     const p = sentPathOf(line);
     if (p === undefined || this.overflow) return true;
-    if ('lossy' in p) this.lossy++;
-    else if (this.paths.length >= this.max) this.overflow = true;
+    if (this.paths.length >= this.max) this.overflow = true;
     else this.paths.push(p.path);
     return true;
   }
 
   result(): SentList {
-    return this.overflow ? undefined : { paths: this.paths, lossy: this.lossy };
+    return this.overflow ? undefined : { paths: this.paths };
   }
 }
 

@@ -15,6 +15,7 @@ import type { ChangeEvent, ChangeHandlers, ChangeSource, WatchOptions, WatchSeed
 import { inotifySyscalls, spawnInotifyHelper } from './inotify-helper.js';
 import { encodeAdd, encodeRemove, HelperReader, IN, parseEvents, WATCH_MASK, type AddAnswer, type InotifyEvent } from './inotify-proto.js';
 import { listDirectories } from './listing.js';
+import { decodeName } from '../sync/names.js';
 
 /** How long a move's first half waits for its second before it counts as a move out of the tree. */
 const MOVE_PAIR_MS = 20;
@@ -40,8 +41,8 @@ export function ignoredBy(names: readonly string[]): (rel: string) => boolean {
   };
 }
 
-/** latin1 (a byte per char) → what the session gets: UTF-8, lossy for a name that is not (intake.ts sends its directory). */
-const toPath = (latin1: string): string => Buffer.from(latin1, 'latin1').toString('utf8');
+/** latin1 (a byte per char) → what the session gets: UTF-8, each byte that is not as its escape (sync/names.ts). */
+const toPath = (latin1: string): string => decodeName(Buffer.from(latin1, 'latin1'));
 
 interface PendingMove {
   readonly cookie: number;

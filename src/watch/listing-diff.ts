@@ -12,6 +12,7 @@
  */
 import type { ChangeEvent } from './change-source.js';
 import { listingOrder, RecordEntry } from './listing-read.js';
+import { decodeName } from '../sync/names.js';
 
 export interface ListingEntry {
   /** The path's bytes, relative to the root: what the listing is sorted by. */
@@ -31,8 +32,8 @@ const compareKeys = (x: ListingEntry, y: ListingEntry): number =>
 /** Whether two entries read from listings are the same record: nothing about them changed. */
 const sameRecord = (x: ListingEntry, y: ListingEntry): boolean => x instanceof RecordEntry && y instanceof RecordEntry && x.sameRecord(y);
 
-/** Names that are not valid UTF-8 come out with U+FFFD, which the session sends by their directory. */
-const text = (e: ListingEntry): string => e.key.toString('utf8');
+/** The path as the session has it: bytes that are not valid UTF-8 as escapes (sync/names.ts). */
+const text = (e: ListingEntry): string => decodeName(e.key);
 const inode = (e: ListingEntry): string => `${e.dev}:${e.ino}:${e.type}`;
 const contentDiffers = (a: ListingEntry, b: ListingEntry): boolean => a.size !== b.size || a.mtime !== b.mtime;
 

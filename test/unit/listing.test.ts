@@ -8,6 +8,7 @@ import { listedDirectories, writeListing, pruneExpression } from '../../src/watc
 import { isListing, listingOrder, readListing } from '../../src/watch/listing-read.js';
 import { changesBetween, changesSinceSnapshot, writeTreeSnapshot } from '../../src/watch/snapshot.js';
 import type { ChangeEvent } from '../../src/watch/change-source.js';
+import { encodeName } from '../../src/sync/names.js';
 
 let dir = '';
 let n = 0;
@@ -129,15 +130,25 @@ describe('changesSinceSnapshot', () => {
     assert.deepEqual(shown(await changesSinceSnapshot(m, snap, [])), ['rename a -> b', 'update b']);
   });
 
-  it('renames names with newlines and names that are not UTF-8 (the latter shown with U+FFFD)', async () => {
+  it('renames files and directories with newlines and names that are not UTF-8 as one event each, the names exact', async () => {
     const bad = Buffer.from([0x6e, 0xe9, 0xff]);
+    const badDir = Buffer.from([0x64, 0xc3, 0x28]);
+    const under = (root: string, ...parts: Buffer[]): Buffer => Buffer.concat([Buffer.from(`${root}/`), ...parts]);
     const { m, snap } = await tree(async (t) => {
       await writeFile(path.join(t, 'line\nbreak'), 'x');
-      await writeFile(Buffer.concat([Buffer.from(`${t}/`), bad]), 'y');
+      await writeFile(under(t, bad), 'y');
+      await mkdir(under(t, badDir));
+      await writeFile(under(t, badDir, Buffer.from('/in')), 'z');
     });
     await rename(path.join(m, 'line\nbreak'), path.join(m, 'other\nline'));
-    await rename(Buffer.concat([Buffer.from(`${m}/`), bad]), Buffer.concat([Buffer.from(`${m}/`), bad, Buffer.from('2')]));
-    assert.deepEqual(shown(await changesSinceSnapshot(m, snap, [])), ['rename line\nbreak -> other\nline', 'rename n\uFFFD\uFFFD -> n\uFFFD\uFFFD2']);
+    await rename(under(m, bad), under(m, bad, Buffer.from('2')));
+    await rename(under(m, badDir), under(m, badDir, Buffer.from('\n2')));
+    const events = await changesSinceSnapshot(m, snap, []);
+    assert.deepEqual(shown(events), ['rename d\udcc3( -> d\udcc3(\n2', 'rename line\nbreak -> other\nline', 'rename n\udce9\udcff -> n\udce9\udcff2']);
+    // Each path is the name's own bytes.
+    const pairs = events.filter((e) => e.kind === 'rename').map((e) => `${encodeName(e.from ?? '').toString('hex')} ${encodeName(e.path).toString('hex')}`);
+    const hex = (...b: Buffer[]): string => Buffer.concat(b).toString('hex');
+    assert.deepEqual(pairs.sort(), [`${hex(badDir)} ${hex(badDir, Buffer.from('\n2'))}`, `${hex(bad)} ${hex(bad, Buffer.from('2'))}`, `${hex(Buffer.from('line\nbreak'))} ${hex(Buffer.from('other\nline'))}`].sort());
   });
 
   it('reports a move out of the tree as a delete and a move in as a create', async () => {
