@@ -8,7 +8,7 @@ import { ExitCode, GsyncdError } from '../errors.js';
 import { rootIdentity } from '../slave/facts.js';
 import { isEmptyDir, slaveHasFiles } from '../sync/empty-master.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
-import { withoutRename, type ChangeHandlers, type WatchSeed } from '../watch/change-source.js';
+import { withoutRename, type ChangeEvent, type ChangeHandlers, type WatchSeed } from '../watch/change-source.js';
 import { listedDirectories } from '../watch/listing.js';
 import { isListing } from '../watch/listing-read.js';
 import { changesSinceSnapshot } from '../watch/snapshot.js';
@@ -51,13 +51,55 @@ export class Crawls {
   slaveId: string | null = null;
   /** Which crawl this start needs, once prepare() has looked. */
   private decision: CrawlDecision | undefined;
+  /** The same from what this host alone shows (the slave not asked yet), for an early start. */
+  private tentative: CrawlDecision | undefined;
+  /** A History Crawl's comparison with the snapshot, begun as soon as the watch was in place. */
+  private scan: { readonly changes: Promise<ChangeEvent[]>; readonly halt: AbortController } | undefined;
 
   constructor(private readonly d: CrawlsDeps) {}
 
-  /** Before the watch is placed: which crawl this start needs. */
+  /**
+   * Before the slave is reached: the crawl the saved state allows as far as this host can
+   * tell. The watch and a History Crawl's comparison start from it while the connection and
+   * the handshake take their time (a remote login shell alone takes 0.5 s on many servers);
+   * prepare() may still turn it into a Full Crawl.
+   */
+  async prepareLocal(): Promise<void> {
+    const { p } = this.d;
+    const saved = p.saved;
+    if (!saved) return;
+    const decision = decideCrawl(await saved.marker(), await saved.has(saved.snapshotFile), p.master.path, p.status.current.slave, null);
+    this.tentative = decision.kind === 'history' && (await isListing(saved.snapshotFile)) ? decision : undefined;
+  }
+
+  /** Once the slave has answered: which crawl this start needs. */
   async prepare(): Promise<void> {
     await this.guardEmptyMaster();
     this.decision = await this.decide();
+  }
+
+  /**
+   * A History Crawl's comparison of the tree with the snapshot, begun once the watch is in
+   * place (invariant 2: a change after it is an event, one before it is in the comparison).
+   */
+  beginHistoryScan(): void {
+    const { p } = this.d;
+    const saved = p.saved;
+    if (this.tentative?.kind !== 'history' || !saved || this.scan) return;
+    const halt = new AbortController();
+    const changes = changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames, halt.signal);
+    // Awaited by history(), or dropped by a Full Crawl: never a rejection left unhandled.
+    changes.catch(() => undefined);
+    this.scan = { changes, halt };
+  }
+
+  /** A Full Crawl after all: the comparison under way stops, and is done with the snapshot. */
+  private async dropScan(): Promise<void> {
+    const scan = this.scan;
+    this.scan = undefined;
+    if (!scan) return;
+    scan.halt.abort();
+    await scan.changes.catch(() => undefined);
   }
 
   /**
@@ -79,7 +121,7 @@ export class Crawls {
    * when its listing left out the same directories as the filters do now.
    */
   private watchSeed(): WatchSeed | undefined {
-    const decision = this.decision;
+    const decision = this.decision ?? this.tentative;
     const saved = this.d.p.saved;
     if (decision?.kind !== 'history' || !saved) return undefined;
     const { listedFrom, pruned } = decision.marker;
@@ -164,6 +206,7 @@ export class Crawls {
     }
     if (decision.kind === 'full') {
       p.logger.info('Full Crawl needed', { reason: decision.reason });
+      await this.dropScan();
       // The crawl judges every path anew.
       this.d.failed.forget();
       queue.publishFailed();
@@ -184,14 +227,21 @@ export class Crawls {
     if (this.d.life.phase() !== 'Initializing') return true;
     await this.d.life.fire({ type: 'history' });
     const started = performance.now();
-    const changes = (await changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames)).flatMap(withoutRename);
+    this.beginHistoryScan();
+    const changes = (await (this.scan?.changes ?? changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames))).flatMap(withoutRename);
+    this.scan = undefined;
     // What the last run sent after the snapshot (its journal) is not sent again.
     const snapshots = this.d.snapshots;
     if (snapshots) await snapshots.loadJournal(new Date(marker.snapshotAt));
     const events = snapshots ? await snapshots.unsent(changes, { restart: true }) : changes;
+    // Sent after the snapshot and gone since: no comparison with the snapshot shows them.
+    // Past the journal's bound they are unknown: the whole tree is resent with --delete.
+    const sentGone = snapshots ? await snapshots.sentAndGone() : [];
     const pending = await saved.pending();
     // Changed at some unknown time before now: as old as can be, for checkpoints.
     for (const e of events) this.d.intake.queueEvent(e, 0);
+    for (const path of sentGone ?? []) this.d.intake.queueEvent({ path, kind: 'delete' }, 0);
+    if (sentGone === undefined) queue.add('', true, 0);
     for (const e of pending) queue.add(e.path, e.recursive, 0);
     const failedBefore = this.d.failed.list();
     for (const f of failedBefore) queue.add(f.path, false, 0);
@@ -202,6 +252,7 @@ export class Crawls {
       queued: queue.size,
       failed_before: failedBefore.length,
       sent_before_stop: changes.length - events.length,
+      sent_and_gone: sentGone?.length ?? 'unknown: the whole tree is resent',
       seconds: ((performance.now() - started) / 1000).toFixed(2),
     });
     if (queue.size === 0) await this.endHistoryIfDone(true);

@@ -8,7 +8,7 @@ import type { LocalEndpoint } from '../endpoint/parse.js';
 import type { Matcher } from '../filter/matcher.js';
 import type { Logger } from '../log/logger.js';
 import { judgeBatch } from '../sync/batch-failures.js';
-import { runBatch, type BatchResult } from '../sync/batch.js';
+import { DeleteMode, runBatch, type BatchResult } from '../sync/batch.js';
 import { earliestOrigin, type Entry } from '../sync/change-set.js';
 import { isWithin, parentOf } from '../sync/paths.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
@@ -54,8 +54,14 @@ export interface DispatchDeps {
 export class Dispatcher {
   /** Rechecks of sent paths still to run: no snapshot may be saved before them. */
   private rechecks = 0;
+  /** How deletes go: as missing entries until the slave's rsync refuses them. */
+  private readonly deletes: DeleteMode;
 
-  constructor(private readonly d: DispatchDeps) {}
+  constructor(private readonly d: DispatchDeps) {
+    this.deletes = new DeleteMode((message) => {
+      d.logger.warn("the slave's rsync refuses --delete-missing-args; deleting by the parent directory from now on (slower in large directories)", { rsync: message });
+    });
+  }
 
   rechecking(): boolean {
     return this.rechecks > 0;
@@ -85,7 +91,7 @@ export class Dispatcher {
       return;
     }
     logger.debug('batch starting', { paths: entries.length, first: entries[0]?.path, recursive: entries.filter((e) => e.recursive).length });
-    const deps = { plan: this.d.plan(), rsyncCommand: this.d.options.rsyncCommand, runRsync: this.d.runRsync, masterRoot: this.d.master.path, killAfterMs: 5000, rules: this.d.matcher };
+    const deps = { plan: this.d.plan(), rsyncCommand: this.d.options.rsyncCommand, runRsync: this.d.runRsync, masterRoot: this.d.master.path, killAfterMs: 5000, rules: this.d.matcher, deletes: this.deletes };
     const result = await runBatch(entries, deps, this.d.runSignal());
     const origin = earliestOrigin(entries);
     for (const run of result.runs) {

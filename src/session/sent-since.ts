@@ -41,6 +41,11 @@ export class SentSince {
     if (this.paths.size + this.subtrees.size + this.below.size > MAX) this.giveUp();
   }
 
+  /** Every path a run listed or named as sent (none once past the bound: see overflowed). */
+  listed(): string[] {
+    return [...new Set([...this.paths.keys(), ...this.subtrees.keys()])];
+  }
+
   /**
    * Whether the change at `path` was sent: for a path that exists, a run that started after
    * its ctime listed it or a subtree holding it (or, for a directory, anything below it); for

@@ -214,15 +214,29 @@ export class Session {
         void this.guard.check();
       });
       await this.guard.record();
-      await this.connection?.connectFirst();
-      if (p.link && !this.stopRequested()) {
-        const hello = await p.link.connectFirst();
-        if (p.slave.kind === 'volume') this.plan = { ...this.plan, dest: `${p.ssh?.destination ?? ''}:${hello.root}/` };
+      // The watch (invariant 2: in place before the crawl; its events wait in the queue) and
+      // a History Crawl's comparison start while the slave is reached: from the saved state
+      // as this host shows it, a restart's watch taking the snapshot's directories.
+      await this.crawls.prepareLocal();
+      const watching = this.stopRequested()
+        ? undefined
+        : this.crawls.watch(this.intake.handlers()).then(() => {
+            this.crawls.beginHistoryScan();
+          });
+      watching?.catch(() => undefined);
+      try {
+        await this.connection?.connectFirst();
+        if (p.link && !this.stopRequested()) {
+          const hello = await p.link.connectFirst();
+          if (p.slave.kind === 'volume') this.plan = { ...this.plan, dest: `${p.ssh?.destination ?? ''}:${hello.root}/` };
+        }
+      } catch (e) {
+        await watching?.catch(() => undefined);
+        throw e;
       }
-      // Which crawl, before the watch: a restart's watch takes the snapshot's directories.
+      await watching;
+      // Which crawl, now that the slave has answered.
       if (!this.stopRequested()) await this.crawls.prepare();
-      // Invariant 2: the watch is in place before the crawl starts; its events wait in the queue.
-      if (!this.stopRequested()) await this.crawls.watch(this.intake.handlers());
       if (this.stopRequested()) return await this.finish(ExitCode.ok);
 
       const crawled = await this.crawls.initial();

@@ -146,6 +146,19 @@ export class Snapshots {
   }
 
   /**
+   * At a restart, once the journal is loaded: the paths the last run sent after its snapshot
+   * that are gone from the master now. The snapshot never held them, so its comparison with
+   * the tree cannot show them gone; their deletes must still reach the slave. Undefined when
+   * the journal went past its bound: what was sent is unknown.
+   */
+  async sentAndGone(): Promise<string[] | undefined> {
+    if (this.sentSince.overflowed) return undefined;
+    const gone: string[] = [];
+    for (const p of this.sentSince.listed()) if (p !== '' && (await this.stat(p)) === undefined) gone.push(p);
+    return gone;
+  }
+
+  /**
    * The changes no run sent since they were made: `changes` without renames (a rename's
    * halves are judged apart: the new name may have been sent while the removal of the old
    * one was not), less those `skip` leaves out before any lstat. `restart`: the changes of a

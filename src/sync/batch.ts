@@ -25,6 +25,28 @@ export interface BatchDeps {
   readonly killAfterMs: number;
   /** The rules written out for --files-from runs (matcher.ts); without it, the plan's go as given. */
   readonly rules?: BatchRules;
+  /** How deletes go, kept from batch to batch (a session's one). */
+  readonly deletes?: DeleteMode;
+}
+
+/**
+ * How a gone path is deleted on the slave. First as rsync deletes a listed path gone from
+ * the sender (`--delete-missing-args`), which costs nothing per entry of its directory. Once
+ * the slave's rsync refuses that (3.4.3, and Debian 12's 3.2.7 since its May 2026 security
+ * update: "invalid file mode 00 … protocol incompatibility", exit 2, before anything is
+ * written), by listing the parent directories (delete-run.ts), for the rest of the session.
+ */
+export class DeleteMode {
+  byParent = false;
+  constructor(private readonly onRefused?: (message: string) => void) {}
+
+  /** A run's result: whether it was refused for its missing entries (then nothing was written). */
+  refused(result: RsyncResult): boolean {
+    if (this.byParent || result.exit.code !== 2 || !/invalid file mode 0+ for /.test(result.stderr)) return false;
+    this.byParent = true;
+    this.onRefused?.(result.stderr.trim().split('\n')[0] ?? '');
+    return true;
+  }
 }
 
 export interface BatchRules {
@@ -145,8 +167,11 @@ export function planRuns(
 }
 
 interface PlannedRun {
-  /** A run of deletes (delete-run.ts) lists parents, with --delete. */
-  readonly kind?: 'delete';
+  /**
+   * `missing`: gone paths listed with --delete-missing-args; `delete`: their parents listed
+   * with --delete (delete-run.ts).
+   */
+  readonly kind?: 'missing' | 'delete';
   readonly recursive: boolean;
   readonly ignoreTimes: boolean;
   readonly paths: readonly string[];
@@ -154,6 +179,8 @@ interface PlannedRun {
   readonly from0: boolean;
   /** What the run mirrors, where that is not the listed paths. */
   readonly reported?: readonly string[];
+  /** Runs that do the same without `--delete-missing-args`, should the slave refuse it. */
+  readonly byParent?: () => PlannedRun[];
 }
 
 /**
@@ -172,6 +199,38 @@ const withFilters = (plan: RsyncPlan, values: readonly string[]): RsyncPlan => {
 function listedRun(paths: readonly string[], ignoreTimes: boolean, deps: BatchDeps): PlannedRun {
   const plan = deps.rules ? withFilters(deps.plan, deps.rules.batchFilters(undefined)) : deps.plan;
   return { recursive: false, ignoreTimes, paths, plan, from0: true };
+}
+
+/**
+ * Files and what is gone, in one run: the gone paths listed with `--delete-missing-args`.
+ * With per-directory merge files, the deletes go one run per directory, with the receiver's
+ * rules in force there: what a merge file protects (or puts at risk) is then decided as in a
+ * full run. Should the slave refuse missing entries, `byParent` gives the runs without them.
+ */
+function missingArgsRuns(files: readonly string[], targets: readonly string[], deps: BatchDeps): PlannedRun[] {
+  const rules = deps.rules;
+  const byParent = (): PlannedRun[] => parentRuns(files, targets, deps);
+  const listed = (paths: readonly string[], plan: RsyncPlan): PlannedRun => ({ kind: 'missing', recursive: false, ignoreTimes: true, paths, plan, from0: true, byParent });
+  if (!rules?.hasDirMerge) return [listed([...files, ...targets], listedRun([], true, deps).plan)];
+  const groups = new Map<string, string[]>();
+  for (const t of targets) groups.set(parentOf(t), [...(groups.get(parentOf(t)) ?? []), t]);
+  // Each run's fallback is the whole stage: the first refusal decides for all of them.
+  let fellBack = false;
+  const once = (): PlannedRun[] => (fellBack ? [] : ((fellBack = true), byParent()));
+  return [
+    { ...listedRun(files, true, deps), byParent: once },
+    ...[...groups].map(([dir, gone]): PlannedRun => ({ ...listed(gone, withFilters(deps.plan, rules.deleteFilters(dir))), byParent: once })),
+  ];
+}
+
+/**
+ * Files and what is gone without `--delete-missing-args`: the files in a run of their own,
+ * the deletes by their parents (deleteRuns). A path whose name is not valid UTF-8 cannot be
+ * named in a rule (an argument): its directory is resent whole with --delete.
+ */
+function parentRuns(files: readonly string[], targets: readonly string[], deps: BatchDeps): PlannedRun[] {
+  const raw = [...new Set(targets.filter(hasRawBytes).map(parentOf))];
+  return [...subtreeRuns(raw, deps), listedRun(files, true, deps), ...deleteRuns(targets.filter((t) => !hasRawBytes(t)), deps)];
 }
 
 /**
@@ -270,29 +329,33 @@ export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signa
   const states = await Promise.all(entries.map((e) => stateOf(path.join(deps.masterRoot, e.path))));
   const effective = states.includes('notdir') ? await resolveNotDirs(entries, states, deps.masterRoot, stateOf) : entries;
   const { subtrees, files, deletes, dirAttrs, skippedDeletes } = planRuns(effective, states, deps.plan.ignoreDeletes);
-  const runs: BatchRun[] = [];
-  let outcome: RsyncOutcome = 'ok';
-  // Directory attributes last: the other runs may populate those directories.
   const targets = await deleteTargets(deletes, deps.masterRoot, stateOf);
-  // A delete's rules are arguments, which carry no byte that is not valid UTF-8: such a path
-  // goes by its directory, resent whole with --delete.
-  const byParent = [...new Set(targets.filter(hasRawBytes).map(parentOf))].filter((p) => !subtrees.includes(p));
+  const mode = deps.deletes ?? new DeleteMode();
+  // Directory attributes last: the other runs may populate those directories.
   const planned = [
-    ...subtreeRuns([...subtrees, ...byParent], deps),
-    listedRun(files, true, deps),
-    ...deleteRuns(targets.filter((t) => !hasRawBytes(t)), deps),
+    ...subtreeRuns(subtrees, deps),
+    ...(mode.byParent ? parentRuns(files, targets, deps) : missingArgsRuns(files, targets, deps)),
     listedRun(dirAttrs.filter((p) => p !== '' || !deps.rules), false, deps),
     ...(deps.rules && dirAttrs.includes('') ? [rootAttrsRun(deps)] : []),
   ];
-  for (const { kind, recursive: isRecursive, ignoreTimes, paths, plan, from0, reported } of planned) {
+  const runs: BatchRun[] = [];
+  let outcome: RsyncOutcome = 'ok';
+  for (let i = 0; i < planned.length; i++) {
+    const { kind, recursive: isRecursive, ignoreTimes, paths, plan, from0, reported, byParent } = planned[i] as PlannedRun;
     if (paths.length === 0) continue;
     // Recursive runs name what they send, to be checked again a moment later (sent-paths.ts).
-    const argv = kind === 'delete' ? deleteArgv(plan, from0) : batchArgv(plan, isRecursive, ignoreTimes, isRecursive, from0);
+    const argv =
+      kind === 'delete' ? deleteArgv(plan, from0) : batchArgv(plan, { recursive: isRecursive, ignoreTimes, listSent: isRecursive, from0, deleteMissing: kind === 'missing' });
     const result = await deps.runRsync(deps.rsyncCommand, argv, {
       input: filesFromInput(paths, from0),
       killAfterMs: deps.killAfterMs,
       ...(signal ? { signal } : {}),
     });
+    if (byParent && mode.refused(result)) {
+      // Refused before anything was written: the same again without missing entries.
+      planned.splice(i + 1, 0, ...byParent());
+      continue;
+    }
     runs.push({ recursive: isRecursive, paths: reported ?? paths, result });
     outcome = worst(outcome, result.exit.outcome);
     if (result.exit.outcome === 'connection' || signal?.aborted) break;

@@ -1,16 +1,19 @@
 /**
- * Deletes on the slave without `--delete-missing-args`: rsync 3.2.7 as Debian 12 ships it
- * since its May 2026 security update (3.2.7-1+deb12u5), like upstream 3.4.3, rejects the
- * "missing" entry that option sends for any listed path below the root, or after a path that
- * exists ("invalid file mode 00 … protocol incompatibility", exit 2, nothing deleted).
+ * Deletes on the slave without `--delete-missing-args`, for a slave whose rsync refuses it:
+ * 3.2.7 as Debian 12 ships it since its May 2026 security update (3.2.7-1+deb12u5), like
+ * upstream 3.4.3, rejects the "missing" entry that option sends for any listed path below the
+ * root, or after a path that exists ("invalid file mode 00 … protocol incompatibility",
+ * exit 2, nothing deleted).
  *
- * So a gone path is deleted the way a full run deletes: its parent directory is listed as
+ * A gone path is then deleted the way a full run deletes: its parent directory is listed as
  * `PARENT/.` (one level, --files-from implies --dirs) with `--delete`, and rules that let
- * rsync see only the gone names there: `+ /PARENT/NAME` for each, then `- /PARENT/*`. Every
- * other entry of the parent is excluded, so on the slave it is protected, and only the named
- * entries, now extraneous, are deleted (a directory with all it holds). A name that came back
- * on the master meanwhile is sent instead, which is the mirror too. Checked with every hard
- * name (test/unit/delete-run.test.ts). Pure.
+ * rsync see only the gone names: `+ /PARENT/NAME` for each, `+ /DIR/` for each parent and its
+ * ancestors, then `- /PARENT/*` for each parent (anchored there: what a gone directory holds
+ * must stay deletable, or rsync keeps it as "non-empty"). Every other entry is excluded, so on the slave it is protected, and
+ * only the named entries, now extraneous, are deleted (a directory with all it holds). A name
+ * that came back on the master meanwhile is sent instead, which is the mirror too. It costs
+ * a look at every entry of each parent, on both sides, against every rule: the reason it is
+ * only the fallback. Checked with every hard name (test/unit/delete-run.test.ts). Pure.
  */
 import { parentOf } from './paths.js';
 
@@ -32,8 +35,8 @@ const MAX_RULE_BYTES = 96 * 1024;
  * that holds a wildcard, so a path with one of `*?[` gets those and its backslashes escaped,
  * and any other path is literal as it is.
  */
-export function literalPattern(p: string, withWildcard = false): string {
-  return withWildcard || /[*?[]/.test(p) ? p.replace(/[\\*?[]/g, '\\$&') : p;
+export function literalPattern(p: string): string {
+  return /[*?[]/.test(p) ? p.replace(/[\\*?[]/g, '\\$&') : p;
 }
 
 /** The listed form of a parent: `.` for the root, `PARENT/.` below it. */
@@ -49,7 +52,8 @@ function rulesFor(byParent: ReadonlyMap<string, readonly string[]>): string[] {
   const dirs = new Set<string>();
   for (const p of byParent.keys()) for (let d = p; d !== '' && !dirs.has(d); d = parentOf(d)) dirs.add(d);
   const parents = [...dirs].map((d) => `+ ${literalPattern(`/${d}`)}/`);
-  const excludes = [...byParent.keys()].map((p) => `- ${literalPattern(p === '' ? '' : `/${p}`, true)}/*`);
+  // The `*` makes each a wildcard pattern: the parent's own wildcards and backslashes escaped.
+  const excludes = [...byParent.keys()].map((p) => `- ${p === '' ? '' : `/${p}`.replace(/[\\*?[]/g, '\\$&')}/*`);
   return [...includes, ...parents, ...excludes];
 }
 

@@ -102,19 +102,33 @@ export function listSlaveArgv(plan: RsyncPlan): string[] {
   return [...out, '--', plan.dest];
 }
 
+export interface BatchRunShape {
+  /** Carries subtree entries, and deletes extraneous files inside them. */
+  readonly recursive?: boolean;
+  /** Sends listed files even when size and mtime match (see planRuns). */
+  readonly ignoreTimes?: boolean;
+  /** rsync names each path it sends (sent-paths.ts). */
+  readonly listSent?: boolean;
+  /** The list NUL-separated (default), else by newline (see batch.ts). */
+  readonly from0?: boolean;
+  /** Listed paths gone from the master are deleted on the slave (`--delete-missing-args`). */
+  readonly deleteMissing?: boolean;
+}
+
 /**
- * One batch: listed paths on stdin. `recursive` runs carry subtree entries and delete
- * extraneous files inside them. A listed path gone since it was looked at is skipped: its
- * delete event follows, and its delete is a run of its own (deleteArgv).
- * `ignoreTimes` sends listed files even when size and mtime match (see planRuns).
+ * One batch: listed paths on stdin. A listed path gone since it was looked at is skipped
+ * (its delete event follows), unless the run is one that deletes what is gone
+ * (`deleteMissing`), and then `--force` lets a directory go whole.
  */
-export function batchArgv(plan: RsyncPlan, recursive: boolean, ignoreTimes = false, listSent = false, from0 = true): string[] {
+export function batchArgv(plan: RsyncPlan, shape: BatchRunShape = {}): string[] {
+  const { recursive = false, ignoreTimes = false, listSent = false, from0 = true, deleteMissing = false } = shape;
+  const missing = deleteMissing && !plan.ignoreDeletes ? '--delete-missing-args' : '--ignore-missing-args';
   return [
     ...transferFlags(plan, recursive),
     ...(ignoreTimes ? ['--ignore-times'] : []),
     ...(listSent ? [sentFormat] : []),
     ...deleteFlags(plan, recursive),
-    '--ignore-missing-args',
+    missing,
     '--files-from=-',
     // --from0 also makes rsync read merge and per-directory filter files NUL-separated: a
     // run that needs those reads a newline-separated list instead (see batch.ts).
@@ -127,9 +141,9 @@ export function batchArgv(plan: RsyncPlan, recursive: boolean, ignoreTimes = fal
 }
 
 /**
- * Deletes: the parents of gone paths listed (`PARENT/.`, one level), `--delete`, and the
- * plan's rules naming what goes (delete-run.ts). Not `--delete-missing-args`: rsync
- * 3.4.3 and Debian's 3.2.7 since its 2026 security update refuse it below the root.
+ * Deletes where the slave refuses `--delete-missing-args` (rsync 3.4.3, Debian 12's 3.2.7
+ * since its May 2026 security update): the parents of gone paths listed (`PARENT/.`, one
+ * level), `--delete`, and the plan's rules naming what goes (delete-run.ts).
  */
 export function deleteArgv(plan: RsyncPlan, from0 = true): string[] {
   // A parent gone since it was looked at is skipped: its own delete comes with its event.

@@ -1,18 +1,19 @@
 /**
  * src/sync/delete-run.ts (the rules) and the delete runs of src/sync/batch.ts against the
  * real rsync of this machine: gone paths, nested, with every hard name, are deleted on the
- * slave and nothing else is touched. Written when Debian's rsync 3.2.7 security update began
- * refusing `--delete-missing-args` below the root: that version fails the last test.
+ * slave and nothing else is touched, as missing entries and by their parents (what a slave
+ * whose rsync refuses missing entries gets: Debian 12's 3.2.7 since its May 2026 security
+ * update, upstream 3.4.3).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { literalPattern, planDeleteRuns } from '../../src/sync/delete-run.js';
-import { runBatch } from '../../src/sync/batch.js';
+import { DeleteMode, runBatch } from '../../src/sync/batch.js';
 import type { Entry } from '../../src/sync/change-set.js';
 import type { RsyncPlan } from '../../src/sync/rsync-argv.js';
-import { runRsync } from '../../src/sync/rsync-runner.js';
+import { runRsync, type RsyncResult } from '../../src/sync/rsync-runner.js';
 import { ODD_NAMES } from '../helpers/tree.js';
 import { scopeFor } from '../helpers/scope.js';
 
@@ -24,12 +25,11 @@ describe('literalPattern', () => {
   it('escapes wildcards, and then backslashes too', () => {
     assert.equal(literalPattern('/d/a*b'), '/d/a\\*b');
     assert.equal(literalPattern('/[x]/q?\\'), '/\\[x]/q\\?\\\\');
-    assert.equal(literalPattern('/d\\e', true), '/d\\\\e');
   });
 });
 
 describe('planDeleteRuns', () => {
-  it('names the targets, then excludes the rest of each parent', () => {
+  it('names the targets and their parents, then excludes the rest of each parent', () => {
     assert.deepEqual(planDeleteRuns(['a', 'd/x', 'd/y', 'e*/z']), [
       { targets: ['a', 'd/x', 'd/y', 'e*/z'], parents: ['', 'd', 'e*'], rules: ['+ /a', '+ /d/x', '+ /d/y', '+ /e\\*/z', '+ /d/', '+ /e\\*/', '- /*', '- /d/*', '- /e\\*/*'] },
     ]);
@@ -61,8 +61,31 @@ const list = (root: string): string[] => {
   return out.sort();
 };
 
+describe('DeleteMode', () => {
+  const result = (code: number, stderr: string): RsyncResult => ({
+    exit: { code, outcome: code === 0 ? 'ok' : 'fatal', meaning: '' },
+    stats: { filesTransferred: 0, bytes: 0 },
+    stderr,
+    output: '',
+    sent: undefined,
+    seconds: 0,
+  } as unknown as RsyncResult);
+  it('turns to deletes by parent on the refusal of missing entries, once, and says so', () => {
+    const said: string[] = [];
+    const mode = new DeleteMode((m) => said.push(m));
+    assert.equal(mode.refused(result(23, 'rsync: link_stat "x" failed')), false);
+    assert.equal(mode.refused(result(2, 'rsync: some other protocol trouble')), false);
+    assert.equal(mode.byParent, false);
+    assert.equal(mode.refused(result(2, 'invalid file mode 00 for d/gone [Receiver]\nrsync error: protocol incompatibility (code 2)')), true);
+    assert.equal(mode.byParent, true);
+    assert.deepEqual(said, ['invalid file mode 00 for d/gone [Receiver]']);
+    assert.equal(mode.refused(result(2, 'invalid file mode 00 for d/gone [Receiver]')), false);
+  });
+});
+
 describe('runBatch deletes (real rsync)', () => {
-  it('deletes gone files and directories with hard names, nested and at the root, and keeps the rest', async (t) => {
+  for (const byParent of [false, true]) {
+  it(`deletes gone files and directories with hard names, nested and at the root, and keeps the rest (${byParent ? 'by their parents' : 'as missing entries, by parent if refused'})`, async (t) => {
     const scope = scopeFor(t);
     const dir = await scope.tempDir('delete-run');
     const master = path.join(dir, 'master');
@@ -106,10 +129,13 @@ describe('runBatch deletes (real rsync)', () => {
     };
     // A file that changed beside them goes in its own run.
     writeFileSync(path.join(master, 'd', 'keep'), 'changed');
-    const result = await runBatch([...gone, 'd/keep'].map(entry), { plan, rsyncCommand: 'rsync', runRsync, masterRoot: master, killAfterMs: 10_000 });
+    const deletes = new DeleteMode();
+    deletes.byParent = byParent;
+    const result = await runBatch([...gone, 'd/keep'].map(entry), { plan, rsyncCommand: 'rsync', runRsync, masterRoot: master, killAfterMs: 10_000, deletes });
     assert.equal(result.outcome, 'ok', result.runs.map((r) => r.result.stderr).join('\n'));
     assert.deepEqual(list(slave), [...list(master), 'd/unrelated'].sort());
     assert.equal(readFileSync(path.join(slave, 'd', 'keep'), 'utf8'), 'changed');
     rmSync(dir, { recursive: true, force: true });
   });
+  }
 });

@@ -22,34 +22,35 @@ const TAIL = ['--stats', '--no-human-readable', '--', '/srv/master/', '/srv/slav
 
 describe('batchArgv', () => {
   it('sends listed files whatever their size and mtime when asked (--ignore-times)', () => {
-    assert.deepEqual(batchArgv(plan(), false, true), ['-a', '--ignore-times', '--force', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
-    assert.ok(!batchArgv(plan(), true).includes('--ignore-times'));
+    assert.deepEqual(batchArgv(plan(), { ignoreTimes: true }), ['-a', '--ignore-times', '--force', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
+    assert.ok(!batchArgv(plan(), { recursive: true }).includes('--ignore-times'));
   });
 
-  it('a flat batch: -a, a listed path gone since skipped (its delete is a run of its own), the list on stdin', () => {
-    assert.deepEqual(batchArgv(plan(), false), ['-a', '--force', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
+  it('a flat batch: -a, a listed path gone since skipped (its delete event follows), the list on stdin', () => {
+    assert.deepEqual(batchArgv(plan()), ['-a', '--force', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
   });
 
   it('a recursive batch: -r, and --delete inside the listed directories', () => {
-    assert.deepEqual(batchArgv(plan(), true), ['-a', '-r', '--delete', '--force', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
+    assert.deepEqual(batchArgv(plan(), { recursive: true }), ['-a', '-r', '--delete', '--force', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
   });
 
   it('with ignoreDeletes: no --delete, --force or --max-delete', () => {
     const p = plan({ ignoreDeletes: true, maxDelete: 5 });
-    assert.deepEqual(batchArgv(p, false), ['-a', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
-    assert.deepEqual(batchArgv(p, true), ['-a', '-r', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
+    assert.deepEqual(batchArgv(p), ['-a', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
+    assert.deepEqual(batchArgv(p, { recursive: true }), ['-a', '-r', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL]);
   });
 
-  it('never --delete-missing-args: rsync 3.4.3 and Debian 12\'s 3.2.7 refuse it below the root', () => {
-    for (const r of [false, true]) assert.ok(!batchArgv(plan(), r).includes('--delete-missing-args'));
+  it('a run that deletes what is gone: --delete-missing-args (not with ignoreDeletes)', () => {
+    assert.deepEqual(batchArgv(plan(), { ignoreTimes: true, deleteMissing: true }), ['-a', '--ignore-times', '--force', '--delete-missing-args', '--files-from=-', '--from0', ...TAIL]);
+    assert.ok(!batchArgv(plan({ ignoreDeletes: true }), { deleteMissing: true }).includes('--delete-missing-args'));
     assert.ok(!deleteArgv(plan()).includes('--delete-missing-args'));
   });
 
   it('passes --max-delete=N', () => {
-    assert.deepEqual(batchArgv(plan({ maxDelete: 5 }), false), [
+    assert.deepEqual(batchArgv(plan({ maxDelete: 5 })), [
       '-a', '--force', '--max-delete=5', '--ignore-missing-args', '--files-from=-', '--from0', ...TAIL,
     ]);
-    assert.ok(batchArgv(plan({ maxDelete: 0 }), true).includes('--max-delete=0'));
+    assert.ok(batchArgv(plan({ maxDelete: 0 }), { recursive: true }).includes('--max-delete=0'));
   });
 
   // [flags given, expected transfer flags of a flat batch, of a recursive one]
@@ -73,8 +74,8 @@ describe('batchArgv', () => {
   for (const [given, flat, recursive] of TRANSFER) {
     it(`transfer flags for ${given.join(' ') || 'nothing'}: ${flat.join(' ') || 'none'}`, () => {
       const deletes = ['--force', '--ignore-missing-args'];
-      assert.deepEqual(batchArgv(plan({ flags: flags(...given) }), false), [...flat, ...deletes, '--files-from=-', '--from0', ...TAIL]);
-      assert.deepEqual(batchArgv(plan({ flags: flags(...given) }), true), [
+      assert.deepEqual(batchArgv(plan({ flags: flags(...given) })), [...flat, ...deletes, '--files-from=-', '--from0', ...TAIL]);
+      assert.deepEqual(batchArgv(plan({ flags: flags(...given) }), { recursive: true }), [
         ...recursive, '--delete', ...deletes, '--files-from=-', '--from0', ...TAIL,
       ]);
     });
@@ -96,7 +97,6 @@ describe('batchArgv', () => {
         rsyncPath: '/opt/bin/rsync',
         dest: 'backup@host:/srv/slave/',
       }),
-      false,
     );
     assert.deepEqual(argv, [
       '-a',
@@ -124,11 +124,11 @@ describe('batchArgv', () => {
   });
 
   it('passes --timeout=0', () => {
-    assert.ok(batchArgv(plan({ timeout: 0 }), false).includes('--timeout=0'));
+    assert.ok(batchArgv(plan({ timeout: 0 })).includes('--timeout=0'));
   });
 
   it('ends with --, the source and the destination, even when they start with -', () => {
-    const argv = batchArgv(plan({ source: '-src/', dest: '-dst/' }), true);
+    const argv = batchArgv(plan({ source: '-src/', dest: '-dst/' }), { recursive: true });
     assert.deepEqual(argv.slice(-3), ['--', '-src/', '-dst/']);
     assert.equal(argv.indexOf('--'), argv.length - 3);
   });

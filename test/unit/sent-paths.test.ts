@@ -49,8 +49,8 @@ describe('sentPaths', () => {
       maxDelete: undefined, rsh: undefined, rsyncPath: undefined, source: '/m/', dest: '/s/',
     };
     const mark = `--out-format=${SENT_MARK}%i %n`;
-    assert.ok(batchArgv(plan, true, false, true).includes(mark));
-    assert.ok(!batchArgv(plan, false, true).includes(mark));
+    assert.ok(batchArgv(plan, { recursive: true, listSent: true }).includes(mark));
+    assert.ok(!batchArgv(plan, { ignoreTimes: true }).includes(mark));
     assert.ok(fullSyncArgv(plan, true).includes(mark));
     assert.ok(!fullSyncArgv(plan).includes(mark));
   });
