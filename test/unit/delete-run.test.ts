@@ -12,9 +12,9 @@ import path from 'node:path';
 import { literalPattern, planDeleteRuns } from '../../src/sync/delete-run.js';
 import { DeleteMode, runBatch } from '../../src/sync/batch.js';
 import type { Entry } from '../../src/sync/change-set.js';
-import type { RsyncPlan } from '../../src/sync/rsync-argv.js';
 import { runRsync, type RsyncResult } from '../../src/sync/rsync-runner.js';
 import { ODD_NAMES } from '../helpers/tree.js';
+import { rsyncPlan } from '../helpers/rsync-plan.js';
 import { scopeFor } from '../helpers/scope.js';
 
 describe('literalPattern', () => {
@@ -114,19 +114,7 @@ describe('runBatch deletes (real rsync)', () => {
     // A slave file the master never had, beside the deletes: not asked for, so kept.
     writeFileSync(path.join(slave, 'd', 'unrelated'), 'u');
 
-    const plan: RsyncPlan = {
-      flags: new Set(),
-      bwlimit: undefined,
-      timeout: undefined,
-      extra: [],
-      filters: [],
-      ignoreDeletes: false,
-      maxDelete: undefined,
-      rsh: undefined,
-      rsyncPath: undefined,
-      source: `${master}/`,
-      dest: `${slave}/`,
-    };
+    const plan = rsyncPlan({ source: `${master}/`, dest: `${slave}/` });
     // A file that changed beside them goes in its own run.
     writeFileSync(path.join(master, 'd', 'keep'), 'changed');
     const deletes = new DeleteMode();

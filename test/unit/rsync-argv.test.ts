@@ -1,22 +1,10 @@
 /** src/sync/rsync-argv.ts: rsync's argv, built purely; paths go on stdin, NUL-separated. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchArgv, deleteArgv, filesFromInput, fullSyncArgv, listSlaveArgv, type RsyncPlan } from '../../src/sync/rsync-argv.js';
+import { batchArgv, deleteArgv, filesFromInput, fullSyncArgv, listSlaveArgv } from '../../src/sync/rsync-argv.js';
+import { rsyncPlan } from '../helpers/rsync-plan.js';
 
-const PLAN: RsyncPlan = {
-  flags: new Set(),
-  bwlimit: undefined,
-  timeout: undefined,
-  extra: [],
-  filters: [],
-  ignoreDeletes: false,
-  maxDelete: undefined,
-  rsh: undefined,
-  rsyncPath: undefined,
-  source: '/srv/master/',
-  dest: '/srv/slave/',
-};
-const plan = (o: Partial<RsyncPlan> = {}): RsyncPlan => ({ ...PLAN, ...o });
+const plan = rsyncPlan;
 const flags = (...names: string[]): ReadonlySet<string> => new Set(names);
 const TAIL = ['--stats', '--no-human-readable', '--', '/srv/master/', '/srv/slave/'];
 
