@@ -13,7 +13,7 @@ import type { Logger } from '../log/logger.js';
 import type { Entry } from '../sync/change-set.js';
 import { ancestorsOf } from '../sync/paths.js';
 import { withoutRename, type ChangeEvent } from '../watch/change-source.js';
-import { changesBetween, changesSinceSnapshot, writeTreeSnapshot } from '../watch/snapshot.js';
+import { changesBetween, changesSinceSnapshot, modifiedSince, writeTreeSnapshot } from '../watch/snapshot.js';
 import type { FailedPaths } from './failed-paths.js';
 import { releaseHeap } from './heap.js';
 import { Snapshotter } from './history.js';
@@ -218,10 +218,28 @@ export class Snapshots {
     const against = await this.base();
     if (against === undefined) return 0;
     try {
-      return await this.queueUnsent(await changesSinceSnapshot(this.d.master, against, this.d.matcher.ignoredDirNames, this.halting.signal));
+      const changes = await changesSinceSnapshot(this.d.master, against, this.d.matcher.ignoredDirNames, this.halting.signal);
+      return await this.queueUnsent([...changes, ...(await this.baselineSuspects(against))]);
     } finally {
       releaseHeap();
     }
+  }
+
+  /**
+   * Against the baseline, also what changed while it was being listed: it ran beside the Full
+   * Crawl, and an entry changed before find reached it is in it as it became, so no
+   * comparison with it shows the change, sent or not (an event dropped, a directory past the
+   * inotify limit). Those are the entries it holds with an mtime since it began, and a ctime
+   * too (an mtime set ahead is no change). Measured need: under load at nice 19, a baseline
+   * still listing when 2,000 files were rewritten hid every one of them.
+   */
+  private async baselineSuspects(against: string): Promise<ChangeEvent[]> {
+    const from = this.baselineFrom;
+    if (against !== this.d.saved.baselineFile || from === undefined) return [];
+    const recent = await modifiedSince(against, Math.floor((from - 1000) / 1000), this.halting.signal);
+    const out: ChangeEvent[] = [];
+    for (const e of recent) if (((await this.stat(e.path))?.ctimeMs ?? Infinity) >= from - 1000) out.push(e);
+    return out;
   }
 
   /**
@@ -232,7 +250,8 @@ export class Snapshots {
     const against = await this.base();
     if (against === undefined) return 0;
     try {
-      return await this.queueUnsent(await changesBetween(against, this.d.saved.candidateFile, this.halting.signal));
+      const changes = await changesBetween(against, this.d.saved.candidateFile, this.halting.signal);
+      return await this.queueUnsent([...changes, ...(await this.baselineSuspects(against))]);
     } finally {
       releaseHeap();
     }

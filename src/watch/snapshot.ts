@@ -8,7 +8,8 @@ import type { ChangeEvent } from './change-source.js';
 import { writeListing, type ListingOptions } from './listing.js';
 import { diffListings } from './listing-diff.js';
 import { unsharedRecords } from './listing-comm.js';
-import { isListing, ListingFormatError } from './listing-read.js';
+import { isListing, ListingFormatError, readListingBatches } from './listing-read.js';
+import { decodeName } from '../sync/names.js';
 
 let scans = 0;
 
@@ -32,6 +33,18 @@ export async function changesBetween(older: string, newer: string, signal?: Abor
 // eslint-disable-next-line @typescript-eslint/require-await -- an async iterable of what is at hand
 async function* oneBatch<T>(items: readonly T[]): AsyncGenerator<readonly T[]> {
   yield items;
+}
+
+/**
+ * The entries of the listing `file` modified at `sinceSeconds` or later (its records' mtime),
+ * as updates: a listing taken while they changed may hold them as they became.
+ */
+export async function modifiedSince(file: string, sinceSeconds: number, signal?: AbortSignal): Promise<ChangeEvent[]> {
+  const out: ChangeEvent[] = [];
+  for await (const batch of readListingBatches(file, signal)) {
+    for (const e of batch) if (Number(e.mtime) >= sinceSeconds) out.push({ path: decodeName(e.key), kind: 'update' });
+  }
+  return out;
 }
 
 /** What changed since the snapshot `file`: the tree is listed afresh beside it and the two merged. */
