@@ -138,7 +138,7 @@ export class Crawls {
    * line (--once: exit 1).
    *
    * The Full Crawl's baseline listing (what the first reconciliation compares with) runs
-   * beside its rsync, at the lowest priority: begun right after the watch, it needs nothing
+   * beside its rsync, at a lower priority: begun right after the watch, it needs nothing
    * from the crawl, since a change after the watch is an event and one before it is what
    * the crawl sends. It must not wait for the crawl: a change made meanwhile whose event
    * never comes (a directory past the inotify limit) would be in it, and never found. On a

@@ -230,8 +230,8 @@ export class Snapshots {
    * Crawl, and an entry changed before find reached it is in it as it became, so no
    * comparison with it shows the change, sent or not (an event dropped, a directory past the
    * inotify limit). Those are the entries it holds with an mtime since it began, and a ctime
-   * too (an mtime set ahead is no change). Measured need: under load at nice 19, a baseline
-   * still listing when 2,000 files were rewritten hid every one of them.
+   * too (an mtime set ahead is no change). Measured need: on two busy cores (the baseline at
+   * nice 19 then), one still listing when 2,000 files were rewritten hid every one of them.
    */
   private async baselineSuspects(against: string): Promise<ChangeEvent[]> {
     const from = this.baselineFrom;

@@ -77,16 +77,17 @@ export interface ListingOptions {
   /** Stops find and sort: a stop does not wait for a scan. */
   readonly signal?: AbortSignal | undefined;
   /**
-   * At the lowest priority (nice 19): a listing with no one waiting for it gives way to
-   * rsync. At nice 10 (a tenth of a core's share beside rsync's two processes) the Full
-   * Crawl of a million files took 4.9 s for a 4.5 s cycle.
+   * At a lower priority (nice 10): a listing with no one waiting for it gives way to rsync.
+   * Not lower: at nice 19, on two cores kept busy, the baseline beside the Full Crawl was
+   * still listing a minute later, holding the master's filesystem busy (an unmount failed)
+   * and widening the window in which it takes a change as it became.
    */
   readonly background?: boolean;
 }
 
-/** [program, args], at nice 19 for a background listing. */
+/** [program, args], at nice 10 for a background listing. */
 const niced = (o: ListingOptions, program: string, args: readonly string[]): [string, string[]] =>
-  o.background === true ? ['nice', ['-n', '19', program, ...args]] : [program, [...args]];
+  o.background === true ? ['nice', ['-n', '10', program, ...args]] : [program, [...args]];
 
 /** `find STARTS … | sort` into `to` (a descriptor), both ending with gsyncd and with `signal`. */
 async function findSorted(root: string, starts: readonly string[] | undefined, ignoredDirNames: readonly string[], to: number, tmp: string, o: ListingOptions): Promise<void> {
