@@ -37,12 +37,14 @@ async function* oneBatch<T>(items: readonly T[]): AsyncGenerator<readonly T[]> {
 
 /**
  * The entries of the listing `file` modified at `sinceSeconds` or later (its records' mtime),
- * as updates: a listing taken while they changed may hold them as they became.
+ * as updates: a listing taken while they changed may hold them as they became. Directories
+ * are left out: what changed in one is an entry of its own here, and a directory judged
+ * changed would be resent whole.
  */
 export async function modifiedSince(file: string, sinceSeconds: number, signal?: AbortSignal): Promise<ChangeEvent[]> {
   const out: ChangeEvent[] = [];
   for await (const batch of readListingBatches(file, signal)) {
-    for (const e of batch) if (Number(e.mtime) >= sinceSeconds) out.push({ path: decodeName(e.key), kind: 'update' });
+    for (const e of batch) if (e.type !== 'd' && Number(e.mtime) >= sinceSeconds) out.push({ path: decodeName(e.key), kind: 'update' });
   }
   return out;
 }
