@@ -5,7 +5,7 @@
  * - `pending.json`: changes seen but not yet sent at a clean stop.
  * A restart replays the changes since the snapshot plus the pending set (History Crawl).
  */
-import { access, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from './atomic-write.js';
 import type { SessionParts } from './parts.js';
@@ -102,10 +102,16 @@ export class SavedState {
    * since is either sent by a journalled run (the crawl's own, whose sent paths count from
    * its start) or pending.
    */
+  /**
+   * The baseline becomes the snapshot, of the moment its listing began: what changed while
+   * find walked may be in it or not, so the journal read back at a restart starts there. Dated
+   * when it was written, a path made and sent while find walked, then removed while stopped,
+   * was in neither the snapshot nor the journal read back, and stayed on the slave (seen on
+   * two busy cores, where the listing ends late).
+   */
   async promoteBaseline(marker: (at: Date, listedFrom: Date) => Marker, listedFrom: Date): Promise<void> {
-    const at = (await stat(this.baselineFile)).mtime;
     await rename(this.baselineFile, this.snapshotFile);
-    await writeAtomic(path.join(this.dir, 'marker.json'), `${JSON.stringify(marker(at, listedFrom), null, 2)}\n`);
+    await writeAtomic(path.join(this.dir, 'marker.json'), `${JSON.stringify(marker(listedFrom, listedFrom), null, 2)}\n`);
   }
 
   async discardCandidate(): Promise<void> {

@@ -13,7 +13,7 @@ import { startGsyncd, stopAndAssertClean, type GsyncdProcess, type StartOptions 
 import { makeLayout, type Scope, scopeFor } from '../helpers/scope.js';
 import { makeSmallTree, snapshot, writeFiles } from '../helpers/tree.js';
 import { waitForStatus } from '../helpers/status.js';
-import { pollUntil } from '../helpers/wait.js';
+import { umountWhenFree } from '../helpers/umount.js';
 
 const isRoot = process.getuid?.() === 0;
 const NEEDS_ROOT = isRoot ? false : 'needs root (mounts)';
@@ -99,21 +99,7 @@ describe('the master root', () => {
     await assertMirrored(layout.master, layout.slave);
     const before = snapshot(layout.slave);
 
-    // A listing of gsyncd's (the Full Crawl's baseline, at a low priority, or a reconciliation)
-    // may be walking the tree, and keeps it busy until it is done: umount is retried, as an
-    // administrator would, until it goes through.
-    let busy = '';
-    await pollUntil(
-      async () => {
-        const r = await exec('umount', [layout.master]);
-        if (r.code === 0) return true;
-        if (!/target is busy/.test(r.stderr)) throw new Error(`umount ${layout.master} exited ${String(r.code)}: ${r.stderr}`);
-        busy = r.stderr;
-        return undefined;
-      },
-      () => `the master to be unmounted (${busy.trim()})`,
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
+    await umountWhenFree(layout.master);
     const faulty = await waitForStatus(g.stateDir, 'Faulty: master root lost', (s) => s.status === 'Faulty', { timeoutMs: CONVERGE_MS, g });
     assert.match(faulty.reason ?? '', /master root .*(is gone|unmounted)/, JSON.stringify(faulty));
     // Changes on the real tree while it is not mounted at the master path, and one in the

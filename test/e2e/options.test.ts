@@ -10,6 +10,7 @@ import { assertMirrored, waitForMirror } from '../helpers/compare.js';
 import { describeExit, runGsyncd, startGsyncd, stopAndAssertClean, waitForRsyncChild, type GsyncdProcess } from '../helpers/gsyncd.js';
 import { makeLayout, Scope, scopeFor, type Layout } from '../helpers/scope.js';
 import { exec } from '../helpers/exec.js';
+import { umountWhenFree } from '../helpers/umount.js';
 import { makeSmallTree, snapshot } from '../helpers/tree.js';
 import { pollUntil } from '../helpers/wait.js';
 
@@ -213,8 +214,7 @@ describe('empty master guard', () => {
     makeSmallTree(layout.master);
     const g = await live(scope, [layout.master, layout.slave]);
     await assertMirrored(layout.master, layout.slave);
-    const umount = await exec('umount', [layout.master]);
-    assert.equal(umount.code, 0, `umount: ${umount.stderr}`);
+    await umountWhenFree(layout.master);
     await assertUnchangedFor(layout.slave, 5_000, 'after the master filesystem was unmounted');
     await g.stop('SIGTERM');
     await g.assertNoChildrenLeft();
