@@ -8,7 +8,8 @@ import type { ChangeEvent } from './change-source.js';
 import { writeListing, type ListingOptions } from './listing.js';
 import { diffListings } from './listing-diff.js';
 import { unsharedRecords } from './listing-comm.js';
-import { isListing, ListingFormatError, readListingBatches } from './listing-read.js';
+import { createReadStream } from 'node:fs';
+import { isListing, ListingFormatError } from './listing-read.js';
 import { decodeName } from '../sync/names.js';
 
 let scans = 0;
@@ -42,11 +43,40 @@ async function* oneBatch<T>(items: readonly T[]): AsyncGenerator<readonly T[]> {
  * changed would be resent whole.
  */
 export async function modifiedSince(file: string, sinceSeconds: number, signal?: AbortSignal): Promise<ChangeEvent[]> {
+  if (!(await isListing(file))) throw new ListingFormatError(`${file} is not a gsyncd listing`);
   const out: ChangeEvent[] = [];
-  for await (const batch of readListingBatches(file, signal)) {
-    for (const e of batch) if (e.type !== 'd' && Number(e.mtime) >= sinceSeconds) out.push({ path: decodeName(e.key), kind: 'update' });
+  let rest: Buffer = Buffer.alloc(0);
+  // Read as bytes, a record at a time, making nothing of those that are older: a million
+  // records as objects left 50 MB more of RSS behind.
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    signal?.throwIfAborted();
+    const buf = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+    let start = 0;
+    for (let end = buf.indexOf(0, start); end >= 0; end = buf.indexOf(0, start)) {
+      const recent = recordModifiedSince(buf, start, end, sinceSeconds);
+      if (recent !== undefined) out.push({ path: decodeName(recent), kind: 'update' });
+      start = end + 1;
+    }
+    rest = Buffer.from(buf.subarray(start));
   }
   return out;
+}
+
+/** The path of the record `buf[start, end)` when it is no directory and its mtime is `since` or later. */
+function recordModifiedSince(buf: Buffer, start: number, end: number, since: number): Buffer | undefined {
+  // `./PATH//DEV INO TYPE SIZE MTIME`: the fields hold no space, the path may.
+  const mtimeAt = buf.lastIndexOf(0x20, end - 1);
+  if (mtimeAt <= start) return undefined; // the header
+  let seconds = 0;
+  let i = mtimeAt + 1;
+  const negative = buf[i] === 0x2d;
+  if (negative) i++;
+  for (; i < end && buf[i] !== 0x2e; i++) seconds = seconds * 10 + ((buf[i] ?? 0x30) - 0x30);
+  if (negative || seconds < since) return undefined;
+  const sizeAt = buf.lastIndexOf(0x20, mtimeAt - 1);
+  if (buf[sizeAt - 1] === 0x64) return undefined; // type d
+  const sep = buf.indexOf('//', start + 2);
+  return sep < 0 || sep >= end ? undefined : Buffer.from(buf.subarray(start + 2, sep));
 }
 
 /** What changed since the snapshot `file`: the tree is listed afresh beside it and the two merged. */

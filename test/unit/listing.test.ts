@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listedDirectories, writeListing, pruneExpression } from '../../src/watch/listing.js';
 import { isListing, listingOrder, readListing } from '../../src/watch/listing-read.js';
-import { changesBetween, changesSinceSnapshot, writeTreeSnapshot } from '../../src/watch/snapshot.js';
+import { changesBetween, changesSinceSnapshot, modifiedSince, writeTreeSnapshot } from '../../src/watch/snapshot.js';
 import type { ChangeEvent } from '../../src/watch/change-source.js';
 import { encodeName } from '../../src/sync/names.js';
 
@@ -189,5 +189,23 @@ describe('changesSinceSnapshot', () => {
     const left = (await readFile(snap)).length;
     assert.ok(left > 0);
     assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.scan')), []);
+  });
+});
+
+describe('modifiedSince', () => {
+  it("gives a listing's entries modified since a time, files and links but no directories, names exact", async () => {
+    const bad = Buffer.from([0x6e, 0xe9, 0xff]);
+    const { snap } = await tree(async (t) => {
+      await mkdir(path.join(t, 'd with space'));
+      await writeFile(path.join(t, 'd with space', 'new file'), 'x');
+      await writeFile(Buffer.concat([Buffer.from(`${t}/`), bad]), 'y');
+      await writeFile(path.join(t, 'old'), 'z');
+      await utimes(path.join(t, 'old'), 1_000_000, 1_000_000);
+      await symlink('old', path.join(t, 'link'));
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const recent = (await modifiedSince(snap, now - 600)).map((e) => `${e.kind} ${encodeName(e.path).toString('hex')}`).sort();
+    assert.deepEqual(recent, ['d with space/new file', 'link', bad].map((p) => `update ${Buffer.from(p).toString('hex')}`).sort());
+    assert.deepEqual(await modifiedSince(snap, now + 600), []);
   });
 });
