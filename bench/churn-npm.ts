@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { gsyncdBin, gsyncdPeer, repoRoot } from './gsyncd.js';
 import { lsyncdPeer } from './lsyncd.js';
 import type { PeerSpec } from './peer.js';
+import { runBench } from './entry.js';
 import { describeExit, killAll, run, runOk, sleep, type Daemon, type LogLine } from './proc.js';
 import { makeWorkDir } from './workdir.js';
 import { startSshd, type Sshd } from './sshd.js';
@@ -483,24 +484,4 @@ async function main(o: Options): Promise<number> {
   return [...results.values()].some((r) => r.errors.length > 0) ? 1 : 0;
 }
 
-let parsed: Options | 'help';
-try {
-  parsed = parse(process.argv.slice(2));
-} catch (err) {
-  console.error(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-  process.exit(2);
-}
-if (parsed === 'help') {
-  console.log(USAGE);
-} else {
-  main(parsed).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      killAll();
-      console.error(`churn-npm: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      process.exitCode = 1;
-    },
-  );
-}
+runBench('churn-npm', USAGE, parse, main);

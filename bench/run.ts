@@ -10,6 +10,7 @@ import { gsyncdBin, gsyncdPeer, repoRoot } from './gsyncd.js';
 import { lsyncdPeer } from './lsyncd.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { runPeer, type PeerPlan, type PeerResult } from './peer.js';
+import { runBench } from './entry.js';
 import { killAll, run } from './proc.js';
 import { computeRatios, renderText, type BenchResults } from './report.js';
 import { makeWorkDir } from './workdir.js';
@@ -139,24 +140,4 @@ async function main(opts: BenchOptions): Promise<number> {
   }
 }
 
-let parsed: ReturnType<typeof parseOptions>;
-try {
-  parsed = parseOptions(process.argv.slice(2), gsyncdBin);
-} catch (err) {
-  console.error(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-  process.exit(2);
-}
-if (parsed === 'help') {
-  console.log(USAGE);
-} else {
-  main(parsed).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-      killAll();
-      process.exitCode = 1;
-    },
-  );
-}
+runBench('bench', USAGE, (argv) => parseOptions(argv, gsyncdBin), main);
