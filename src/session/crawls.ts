@@ -8,7 +8,7 @@ import { ExitCode, GsyncdError } from '../errors.js';
 import { rootIdentity } from '../slave/facts.js';
 import { isEmptyDir, slaveHasFiles } from '../sync/empty-master.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
-import { withoutRename, type ChangeEvent, type ChangeHandlers, type WatchSeed } from '../watch/change-source.js';
+import type { ChangeEvent, ChangeHandlers, WatchSeed } from '../watch/change-source.js';
 import { listedDirectories } from '../watch/listing.js';
 import { isListing } from '../watch/listing-read.js';
 import { changesSinceSnapshot } from '../watch/snapshot.js';
@@ -230,7 +230,7 @@ export class Crawls {
     await this.d.life.fire({ type: 'history' });
     const started = performance.now();
     this.beginHistoryScan();
-    const changes = (await (this.scan?.changes ?? changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames))).flatMap(withoutRename);
+    const changes = await (this.scan?.changes ?? changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames));
     this.scan = undefined;
     // What the last run sent after the snapshot (its journal) is not sent again.
     const snapshots = this.d.snapshots;
@@ -241,7 +241,15 @@ export class Crawls {
     const sentGone = snapshots ? await snapshots.sentAndGone() : [];
     const pending = await saved.pending();
     // Changed at some unknown time before now: as old as can be, for checkpoints.
-    for (const e of events) this.d.intake.queueEvent(e, 0);
+    // Deletes (of old names), then the renames, made at once, then what is new (new names):
+    // a change queued under an old name moves with its rename.
+    const isRename = (e: ChangeEvent): boolean => e.kind === 'rename' && e.from !== undefined;
+    for (const e of events) if (e.kind === 'delete') this.d.intake.queueEvent(e, 0);
+    this.d.intake.queueRenames(
+      events.filter(isRename).map((e) => ({ from: e.from ?? '', to: e.path })),
+      0,
+    );
+    for (const e of events) if (e.kind !== 'delete' && !isRename(e)) this.d.intake.queueEvent(e, 0);
     for (const path of sentGone ?? []) this.d.intake.queueEvent({ path, kind: 'delete' }, 0);
     if (sentGone === undefined) queue.add('', true, 0);
     for (const e of pending) queue.add(e.path, e.recursive, 0);
@@ -253,6 +261,7 @@ export class Crawls {
       pending: pending.length,
       queued: queue.size,
       failed_before: failedBefore.length,
+      renames: events.filter(isRename).length,
       sent_before_stop: changes.length - events.length,
       sent_and_gone: sentGone?.length ?? 'unknown: the whole tree is resent',
       seconds: ((performance.now() - started) / 1000).toFixed(2),

@@ -10,6 +10,7 @@ import { parentOf } from '../sync/paths.js';
 import { withoutRename, type ChangeEvent, type ChangeHandlers } from '../watch/change-source.js';
 import { SETTLE_MS } from './history.js';
 import type { SessionQueue } from './queue.js';
+import type { Renames } from './renames.js';
 
 export interface IntakeDeps {
   readonly options: Options;
@@ -21,6 +22,8 @@ export interface IntakeDeps {
   /** The inotify limit is reached; true the first time (see Snapshots.coverByRescans). */
   readonly coverByRescans: (reason: string) => Promise<boolean>;
   readonly stopRequested: () => boolean;
+  /** Renames replayed on the slave; undefined: every rename is sent as data. */
+  readonly renames?: Renames;
 }
 
 export class Intake {
@@ -75,8 +78,8 @@ export class Intake {
   queueEvent(e: ChangeEvent, origin: number): void {
     const { matcher, queue } = this.d;
     if (e.kind === 'rename') {
-      // Sent as a delete and a new entry: the slave does not replay renames yet.
-      for (const half of withoutRename(e)) this.queueEvent(half, origin);
+      if (e.from === undefined) this.queueEvent({ path: e.path, kind: 'create' }, origin);
+      else this.queueRenames([{ from: e.from, to: e.path }], origin);
       return;
     }
     this.d.changed(e.path);
@@ -115,6 +118,17 @@ export class Intake {
     // content the watcher never saw (moved in), and @parcel/watcher reports a file replaced by
     // a directory as an "update". The root's own update is only its attributes.
     queue.add(e.path, e.kind !== 'delete' && e.path !== '', origin);
+  }
+
+  /**
+   * Renames made at once (one event, or what a History Crawl found): replayed on the slave
+   * where it can (renames.ts), else each as the delete of its old name and its new name whole.
+   */
+  queueRenames(moves: readonly { from: string; to: string }[], origin: number): void {
+    const rest = this.d.renames?.queue(moves, origin) ?? moves;
+    const sent = new Set(rest);
+    for (const m of moves) if (!sent.has(m)) this.d.changed(m.to);
+    for (const m of rest) for (const half of withoutRename({ path: m.to, kind: 'rename', from: m.from })) this.queueEvent(half, origin);
   }
 
   /** A directory's own attributes (mtime, mode), not its content. */

@@ -9,9 +9,12 @@
  *   snapshots.ts    reconciliation and snapshots        reconnector.ts  the SSH connection
  *   master-guard.ts the master root's identity          checkpoints.ts  `gsyncd checkpoint`
  *   pause.ts        `gsyncd pause|resume`               lifecycle.ts  the state, shown and logged
+ *   renames.ts      renames to replay, queued           entry-replay.ts  renames replayed on the slave
  */
 import { ExitCode } from '../errors.js';
 import { ChangeSet } from '../sync/change-set.js';
+import { EntryQueue } from '../sync/entry-queue.js';
+import { withoutRename } from '../watch/change-source.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
 import { Scheduler, realClock } from '../sync/scheduler.js';
 import type { Readiness } from '../status/http.js';
@@ -19,6 +22,7 @@ import { Checkpoints } from './checkpoints.js';
 import { Confirmer } from './confirmer.js';
 import { Crawls } from './crawls.js';
 import { Dispatcher } from './dispatch.js';
+import { Replayer } from './entry-replay.js';
 import { FailedPaths } from './failed-paths.js';
 import { Failures } from './failures.js';
 import { Intake } from './intake.js';
@@ -28,6 +32,8 @@ import type { SessionParts } from './parts.js';
 import { PauseGate, followPause, type PauseFollowerDeps } from './pause.js';
 import { SessionQueue } from './queue.js';
 import { Reconnector } from './reconnector.js';
+import { Renames } from './renames.js';
+import { replayTarget } from './replay-op.js';
 import { sessionMarker } from './saved-state.js';
 import { Snapshots } from './snapshots.js';
 
@@ -36,6 +42,9 @@ export type { SessionParts } from './parts.js';
 export class Session {
   readonly life: Lifecycle;
   private readonly changes: ChangeSet;
+  /** Renames waiting to be replayed on the slave. */
+  private readonly steps = new EntryQueue();
+  private readonly replayer: Replayer;
   private readonly scheduler: Scheduler;
   /** Stops waits and sleeps when a stop is asked. */
   private readonly stopping = new AbortController();
@@ -76,6 +85,7 @@ export class Session {
         logger.error('internal error in a batch; its paths stay queued', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
         this.changes.requeue(entries, Date.now() + 5000, Date.now());
       },
+      { queue: this.steps, run: (steps) => this.replayer.run(steps) },
     );
     const kick = (): void => {
       this.scheduler.kick();
@@ -98,11 +108,12 @@ export class Session {
         queueEvent: (e, origin) => {
           this.intake.queueEvent(e, origin);
         },
-        idle: () => this.changes.size === 0 && this.scheduler.active === 0 && !this.dispatcher.rechecking() && this.life.faultyReason() === undefined,
+        idle: () => this.changes.size === 0 && this.steps.size === 0 && this.scheduler.active === 0 && !this.dispatcher.rechecking() && this.life.faultyReason() === undefined,
         lastEventAt: () => this.intake.lastEventAt(),
         marker: (at, listedFrom) => sessionMarker(p, this.crawls.slaveId, at, listedFrom),
         stopSignal: this.stopping.signal,
       });
+    const target = replayTarget(p);
     this.intake = new Intake({
       options,
       matcher: p.matcher,
@@ -113,6 +124,14 @@ export class Session {
       },
       coverByRescans: (reason) => this.snapshots?.coverByRescans(reason) ?? Promise.resolve(false),
       stopRequested,
+      renames: new Renames({
+        options,
+        matcher: p.matcher,
+        changes: this.changes,
+        steps: this.steps,
+        replayable: target.replayable,
+        inFlight: (path) => this.scheduler.inFlight(path),
+      }),
     });
     this.guard = new MasterGuard({
       root: p.master.path,
@@ -127,7 +146,19 @@ export class Session {
         this.intake.resyncAll();
       },
     });
-    this.checkpoints = new Checkpoints({ sessionDir: p.sessionDir, status, logger, live: () => this.life.live(), oldestQueued: () => this.changes.oldestOrigin() });
+    this.checkpoints = new Checkpoints({ sessionDir: p.sessionDir, status, logger, live: () => this.life.live(), oldestQueued: () => minDefined(this.changes.oldestOrigin(), this.steps.oldestOrigin()) });
+    this.replayer = new Replayer({
+      replay: target.replay,
+      masterRoot: p.master.path,
+      steps: this.steps,
+      queue,
+      logger,
+      status,
+      metrics: p.metrics,
+      checkpoints: this.checkpoints,
+      snapshots: this.snapshots,
+      rulesByPlace: !p.matcher.empty,
+    });
     const slaveRoot = (): string => (p.slave.kind !== 'volume' ? p.slave.path : (p.link?.reply?.root ?? ''));
     this.dispatcher = new Dispatcher({
       master: p.master,
@@ -299,6 +330,8 @@ export class Session {
       await this.scheduler.whenIdle();
     }
     this.killing.abort();
+    // Renames not yet replayed are saved as what they stand for: a delete and a new subtree.
+    for (const s of this.steps.takeAll()) for (const e of withoutRename({ path: s.origin.to, kind: 'rename', from: s.origin.from })) this.changes.add(e.path, e.kind !== 'delete', Date.now(), s.origin_ms);
     if (saveFinal) await this.snapshots?.saveFinal(() => this.changes.snapshot());
     await this.p.link?.close().catch(() => undefined);
     await this.p.ssh?.close().catch(() => undefined);
@@ -308,3 +341,5 @@ export class Session {
     return code;
   }
 }
+
+const minDefined = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));

@@ -159,14 +159,25 @@ export class Snapshots {
   }
 
   /**
-   * The changes no run sent since they were made: `changes` without renames (a rename's
-   * halves are judged apart: the new name may have been sent while the removal of the old
-   * one was not), less those `skip` leaves out before any lstat. `restart`: the changes of a
+   * The changes no run sent since they were made, less those `skip` leaves out before any
+   * lstat. A rename's halves are judged apart (the new name may have been sent while the
+   * removal of the old one was not): it stays a rename only while neither was sent. `restart`: the changes of a
    * History Crawl, judged against the journal of the last run (see covered()).
    */
   async unsent(changes: readonly ChangeEvent[], o: { skip?: (e: ChangeEvent) => boolean; restart?: boolean } = {}): Promise<ChangeEvent[]> {
     const out: ChangeEvent[] = [];
-    for (const e of changes) if (!(o.skip?.(e) ?? false) && !(await this.covered(e, o.restart === true))) out.push(e);
+    const unsent = async (e: ChangeEvent): Promise<boolean> => !(o.skip?.(e) ?? false) && !(await this.covered(e, o.restart === true));
+    for (const e of changes) {
+      if (e.kind !== 'rename') {
+        if (await unsent(e)) out.push(e);
+        continue;
+      }
+      // A rename stays one while neither half went out since; else what is left of it.
+      const halves = withoutRename(e);
+      const left: ChangeEvent[] = [];
+      for (const h of halves) if (await unsent(h)) left.push(h);
+      out.push(...(left.length === halves.length ? [e] : left));
+    }
     return out;
   }
 

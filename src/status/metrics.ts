@@ -23,6 +23,7 @@ export class SessionMetrics {
   private readonly batches: Counter;
   private readonly failuresCounter: Counter;
   private readonly exits: Counter<'code'>;
+  private readonly entryOps: Counter<'op' | 'result'>;
   private readonly duration: Histogram;
 
   constructor(session: string, current: () => StatusRecord, now: () => number = Date.now) {
@@ -33,6 +34,12 @@ export class SessionMetrics {
     this.bytes = new Counter({ name: 'gsyncd_bytes_total', help: 'Bytes of file data sent by batches since the process started', registers });
     this.batches = new Counter({ name: 'gsyncd_batches_total', help: 'Batches that went through since the process started', registers });
     this.failuresCounter = new Counter({ name: 'gsyncd_failures_total', help: 'Failures counted since the process started (paths given up on, slave copies that differ)', registers });
+    this.entryOps = new Counter({
+      name: 'gsyncd_entry_ops_total',
+      help: 'Entry operations (renames) by result: done on the slave, sent by rsync instead (fallback), refused by the slave',
+      labelNames: ['op', 'result'],
+      registers,
+    });
     this.exits = new Counter({ name: 'gsyncd_rsync_exits_total', help: 'rsync runs by exit status', labelNames: ['code'], registers });
     this.duration = new Histogram({
       name: 'gsyncd_batch_duration_seconds',
@@ -102,6 +109,10 @@ export class SessionMetrics {
     this.exits.inc({ code: String(exitCode) });
     this.files.inc(files);
     this.bytes.inc(bytes);
+  }
+
+  entryOp(op: string, result: 'done' | 'fallback' | 'refused'): void {
+    this.entryOps.inc({ op, result });
   }
 
   failures(n: number): void {

@@ -8,6 +8,9 @@ export interface Totals {
   readonly bytes: number;
   readonly batches: number;
   readonly full_syncs: number;
+  /** Renames replayed on the slave, and renames sent by rsync instead (fallbacks). */
+  readonly renames: number;
+  readonly renames_sent: number;
 }
 
 /** A master path rsync could not read, given up on until it changes again (status --detail). */
@@ -38,7 +41,7 @@ export interface StatusRecord {
   readonly pid?: number;
 }
 
-export const ZERO_TOTALS: Totals = { files: 0, bytes: 0, batches: 0, full_syncs: 0 };
+export const ZERO_TOTALS: Totals = { files: 0, bytes: 0, batches: 0, full_syncs: 0, renames: 0, renames_sent: 0 };
 
 /** Totals from an earlier status file, when it is readable: they survive restarts. */
 export function totalsFrom(json: unknown): Totals {
@@ -49,7 +52,7 @@ export function totalsFrom(json: unknown): Totals {
     const v = (t as Record<string, unknown>)[k];
     return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
   };
-  return { files: n('files'), bytes: n('bytes'), batches: n('batches'), full_syncs: n('full_syncs') };
+  return { files: n('files'), bytes: n('bytes'), batches: n('batches'), full_syncs: n('full_syncs'), renames: n('renames'), renames_sent: n('renames_sent') };
 }
 
 /** The last sync time of an earlier status file, when it holds a valid one. */

@@ -110,6 +110,48 @@ export class ChangeSet {
     while (this.entries.size > this.maxPaths) this.fold(now);
   }
 
+  /**
+   * Renames made at once: a queued path at or below a move's old path is now at its new one
+   * (the deepest move wins, for a move out of a directory that moved too). A change queued
+   * before a rename then goes after its replay, to the name it has now.
+   */
+  retarget(moves: readonly { readonly from: string; readonly to: string }[]): void {
+    if (this.entries.size === 0 || moves.length === 0) return;
+    const to = new Map(moves.map((m) => [m.from, m.to]));
+    const moved = (p: string): string => {
+      if (to.has(p)) return to.get(p) ?? p;
+      for (const a of ancestorsOf(p)) {
+        const t = to.get(a);
+        if (t !== undefined) return t + p.slice(a.length);
+      }
+      return p;
+    };
+    const all = [...this.entries.values()];
+    if (!all.some((e) => moved(e.path) !== e.path)) return;
+    this.entries.clear();
+    this.recursiveCount = 0;
+    for (const e of all) this.put({ ...e, path: moved(e.path) });
+  }
+
+  /** Puts an entry back under its path, merged with what covers or holds it. */
+  private put(e: Entry): void {
+    const ancestor = this.coveringAncestor(e.path);
+    if (ancestor) {
+      if (e.origin < ancestor.origin) this.entries.set(ancestor.path, { ...ancestor, origin: e.origin });
+      return;
+    }
+    const current = this.entries.get(e.path);
+    const merged = current ? { ...current, since: Math.min(current.since, e.since), origin: Math.min(current.origin, e.origin), recursive: current.recursive || e.recursive } : e;
+    if (merged.recursive) this.makeRecursive(e.path, merged);
+    else this.entries.set(e.path, merged);
+  }
+
+  /** Whether a queued recursive entry stands for `path` (it or an ancestor). */
+  covers(path: string): boolean {
+    if (this.entries.get(path)?.recursive === true) return true;
+    return this.coveringAncestor(path) !== undefined;
+  }
+
   /** The oldest entry's age reference, or undefined when empty. */
   oldestSince(): number | undefined {
     let oldest: number | undefined;

@@ -19,6 +19,13 @@ export class PathLocks {
     return false;
   }
 
+  /** Whether a held path is `path`, lies inside it or holds it (siblings aside). */
+  overlaps(path: string): boolean {
+    if (this.held.has(path) || this.ancestors.has(path)) return true;
+    for (const a of ancestorsOf(path)) if (this.held.has(a)) return true;
+    return false;
+  }
+
   lock(paths: readonly string[]): void {
     for (const p of paths) {
       bump(this.held, p, 1);

@@ -6,8 +6,13 @@
  *   paused ──resume──▶ idle ──change──▶ running(n) ──all done──▶ idle
  *      ▲                                   │
  *      └──────────────pause────────────────┘  (running batches finish; none start)
+ *
+ * Renames queued for replay go first, one run of them at a time, beside the batches: a run
+ * of renames takes the queued ones up to the first whose paths a running batch holds, and
+ * holds their paths while it replays them.
  */
 import type { ChangeSet, Entry } from './change-set.js';
+import type { EntryQueue, QueuedStep } from './entry-queue.js';
 import { PathLocks } from './path-locks.js';
 
 export interface SchedulerOptions {
@@ -32,9 +37,17 @@ export const realClock: Clock = {
 
 export type BatchHandler = (entries: readonly Entry[]) => Promise<void>;
 
+/** Renames to replay before the data queued after them (entry-queue.ts), and who replays them. */
+export interface EntrySteps {
+  readonly queue: EntryQueue;
+  /** Replays the steps in order; never rejects (a step that fails is sent as data). */
+  readonly run: (steps: readonly QueuedStep[]) => Promise<void>;
+}
+
 export class Scheduler {
   private readonly locks = new PathLocks();
   private running = 0;
+  private replaying = false;
   private paused = true;
   private timer: unknown;
   private timerAt = Infinity;
@@ -46,10 +59,17 @@ export class Scheduler {
     private readonly handle: BatchHandler,
     private readonly clock: Clock = realClock,
     private readonly onError: (e: unknown, entries: readonly Entry[]) => void = () => undefined,
+    private readonly steps?: EntrySteps,
   ) {}
 
+  /** Batches and runs of renames going on. */
   get active(): number {
-    return this.running;
+    return this.running + (this.replaying ? 1 : 0);
+  }
+
+  /** Whether a running batch or run of renames holds `path`, something in it or above it. */
+  inFlight(path: string): boolean {
+    return this.locks.overlaps(path);
   }
 
   pause(): void {
@@ -64,13 +84,14 @@ export class Scheduler {
 
   /** Resolves when no batch is running. */
   whenIdle(): Promise<void> {
-    if (this.running === 0) return Promise.resolve();
+    if (this.active === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Called after every change and every finished batch. */
   kick(): void {
     if (this.paused) return;
+    this.replay();
     const now = this.clock.now();
     while (this.running < this.o.jobs && this.changes.size > 0) {
       if (this.running > 0) {
@@ -81,7 +102,7 @@ export class Scheduler {
           return;
         }
       }
-      const entries = this.changes.take(this.o.batchSize, now, (e) => this.locks.conflicts(e.path));
+      const entries = this.changes.take(this.o.batchSize, now, (e) => this.locks.conflicts(e.path) || (this.steps?.queue.blocks(e.path) ?? false));
       if (entries.length === 0) {
         // Everything due is held by a running batch (its end kicks again), or backing off.
         const next = this.changes.nextDue(now);
@@ -90,6 +111,30 @@ export class Scheduler {
       }
       this.start(entries);
     }
+  }
+
+  private replay(): void {
+    const s = this.steps;
+    if (this.replaying || s === undefined || s.queue.size === 0) return;
+    const steps = s.queue.take((p) => this.locks.conflicts(p));
+    if (steps.length === 0) return;
+    const paths = steps.flatMap((step) => [step.from, step.to]);
+    this.locks.lock(paths);
+    this.replaying = true;
+    void s.run(steps).finally(() => {
+      this.locks.unlock(paths);
+      this.replaying = false;
+      this.ended();
+    });
+  }
+
+  private ended(): void {
+    if (this.active === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+    this.kick();
   }
 
   private start(entries: readonly Entry[]): void {
@@ -102,15 +147,10 @@ export class Scheduler {
         this.onError(e, entries);
       })
       .finally(() => {
-      this.locks.unlock(paths);
-      this.running--;
-      if (this.running === 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const w of waiters) w();
-      }
-      this.kick();
-    });
+        this.locks.unlock(paths);
+        this.running--;
+        this.ended();
+      });
   }
 
   private wakeAt(at: number): void {

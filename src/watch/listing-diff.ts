@@ -88,6 +88,9 @@ export async function diffListings(before: AsyncIterable<readonly ListingEntry[]
   const added: Unmatched[] = [];
   const goneByInode: ByInode = new Map();
   const addedByInode: ByInode = new Map();
+  /** Directories another entry took the place of, by path: what stayed below them did not move. */
+  const replaced = new Map<string, ListingEntry>();
+  const stays: Stay[] = [];
   const b = new Cursor(before);
   const a = new Cursor(after);
   let x = await b.refill();
@@ -106,7 +109,11 @@ export async function diffListings(before: AsyncIterable<readonly ListingEntry[]
       y = a.step() ?? (await a.refill());
     } else if (x !== undefined && y !== undefined) {
       // Most entries are unchanged: the same record, compared as bytes, needs no field read.
-      if (sameRecord(x, y)) {
+      const same = sameRecord(x, y);
+      // The same entry below a directory that was replaced was moved out and back into the
+      // new one: a rename of the old directory must not take it along.
+      if (replaced.size > 0 && (same || inode(x) === inode(y))) noteStay(replaced, stays, text(y));
+      if (same) {
         // Nothing to report.
       } else if (inode(x) !== inode(y)) {
         // Another entry under the same name: either may have been renamed from or to elsewhere.
@@ -117,6 +124,7 @@ export async function diffListings(before: AsyncIterable<readonly ListingEntry[]
         added.push({ entry: is, inPlace });
         note(goneByInode, was);
         note(addedByInode, is);
+        if (was.type === 'd') replaced.set(text(was), was);
       } else if (y.type !== 'd' && contentDiffers(x, y)) {
         updates.push({ path: text(y), kind: 'update' });
       }
@@ -124,14 +132,33 @@ export async function diffListings(before: AsyncIterable<readonly ListingEntry[]
       y = a.step() ?? (await a.refill());
     }
   }
-  return [...pairRenames(gone, added, goneByInode, addedByInode), ...updates];
+  return [...pairRenames(gone, added, goneByInode, addedByInode, stays), ...updates];
+}
+
+/** An entry at the same path in both listings below a directory that was replaced. */
+interface Stay {
+  readonly path: string;
+  /** The replaced directory's path and its old entry. */
+  readonly dir: string;
+  readonly was: ListingEntry;
+}
+
+function noteStay(replaced: ReadonlyMap<string, ListingEntry>, stays: Stay[], path: string): void {
+  for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) {
+    const dir = path.slice(0, i);
+    const was = replaced.get(dir);
+    if (was !== undefined) {
+      stays.push({ path, dir, was });
+      return;
+    }
+  }
 }
 
 /**
  * Deletes first, then renames, then what is new: a directory renamed away and one made under
  * its name come out in the order they can be replayed.
  */
-function pairRenames(gone: readonly Unmatched[], added: readonly Unmatched[], goneByInode: ByInode, addedByInode: ByInode): ChangeEvent[] {
+function pairRenames(gone: readonly Unmatched[], added: readonly Unmatched[], goneByInode: ByInode, addedByInode: ByInode, stays: readonly Stay[]): ChangeEvent[] {
   const deletes: ChangeEvent[] = [];
   const renamed: ChangeEvent[] = [];
   const news: ChangeEvent[] = [];
@@ -156,6 +183,15 @@ function pairRenames(gone: readonly Unmatched[], added: readonly Unmatched[], go
     if (r.is.type !== 'd' && contentDiffers(r.was, r.is)) news.push({ path: r.to, kind: 'update' });
   }
   for (const n of added) if (!pairedTo.has(n.entry)) news.push({ path: text(n.entry), kind: n.inPlace ? 'update' : 'create' });
+  // An entry that stayed while its directory was renamed away: the replayed rename takes the
+  // slave's copy along. It is sent where it is, and the copy taken along is sent as it is
+  // there on the master (gone, or what took its place).
+  const renamedTo = new Map(renames.filter((r) => r.is.type === 'd').map((r) => [r.was, r.to]));
+  for (const st of stays) {
+    news.push({ path: st.path, kind: 'update' });
+    const to = renamedTo.get(st.was);
+    if (to !== undefined) news.push({ path: to + st.path.slice(st.dir.length), kind: 'update' });
+  }
   return [...deletes, ...renamed, ...news];
 }
 /** Whether a renamed directory above `from` took it to `to` under the same name. */

@@ -326,3 +326,46 @@ describe('ChangeSet: retries apart', () => {
     assert.deepEqual(c.take(10, 0, () => false).map((e) => e.path), ['b']);
   });
 });
+
+describe('ChangeSet: retarget (renames)', () => {
+  it('moves what is queued at and below an old name to the new one, the deepest move first', () => {
+    const cs = new ChangeSet(100);
+    cs.add('d/a', F, 1);
+    cs.add('d/x/y', T, 2);
+    cs.add('d/keep', F, 3);
+    cs.add('other', F, 4);
+    cs.add('d', F, 5);
+    cs.retarget([
+      { from: 'd', to: 'e' },
+      { from: 'd/keep', to: 'kept' },
+    ]);
+    assert.deepEqual(shown(cs), ['e', 'e/a', 'e/x/y/**', 'kept', 'other']);
+  });
+
+  it('swaps what is queued under two names renamed at once', () => {
+    const cs = new ChangeSet(100);
+    cs.add('a', F, 1);
+    cs.add('b/f', F, 2);
+    cs.retarget([
+      { from: 'a', to: 'b' },
+      { from: 'b', to: 'a' },
+    ]);
+    assert.deepEqual(shown(cs), ['a/f', 'b']);
+  });
+
+  it('merges an entry moved onto a queued one, and one moved under a recursive entry', () => {
+    const cs = new ChangeSet(100);
+    cs.add('a', F, 5, 5);
+    cs.add('b', F, 1, 1);
+    cs.add('r', T, 3);
+    cs.add('c', F, 2, 2);
+    cs.retarget([
+      { from: 'a', to: 'b' },
+      { from: 'c', to: 'r/c' },
+    ]);
+    assert.deepEqual(shown(cs), ['b', 'r/**']);
+    assert.equal(cs.snapshot().find((e) => e.path === 'b')?.origin, 1);
+    assert.equal(cs.snapshot().find((e) => e.path === 'r')?.origin, 2);
+    assert.ok(cs.covers('r/c') && !cs.covers('b'));
+  });
+});

@@ -97,3 +97,11 @@ describe('diffListings', () => {
     assert.deepEqual(sorted(events), ['create a.c']);
   });
 });
+
+describe('diffListings: what stayed while its directory was renamed away', () => {
+  it('sends it where it is, and the copy the rename takes along', async () => {
+    // mv d/b x; mv d e; mkdir d; mv x d/b: d/b is the same entry at the same path.
+    const events = await diff([['d', 1, 'd'], ['d/b', 2], ['d/c', 3]], [['e', 1, 'd'], ['e/c', 3], ['d', 4, 'd'], ['d/b', 2]]);
+    assert.deepEqual(sorted(events), ['create d', 'rename d -> e', 'update d/b', 'update e/b']);
+  });
+});

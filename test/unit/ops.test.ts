@@ -53,7 +53,7 @@ describe('healthOf', () => {
   const record = (over: Partial<StatusRecord>): StatusRecord => ({
     session: 'web', master: '/m', slave: '/s', status: 'Active', crawl_status: 'Changelog Crawl', last_synced: null,
     pending: 0, failures: 0, checkpoint: { time: null, completed: false, completion_time: null },
-    totals: { files: 0, bytes: 0, batches: 0, full_syncs: 0 }, ...over,
+    totals: { files: 0, bytes: 0, batches: 0, full_syncs: 0, renames: 0, renames_sent: 0 }, ...over,
   });
   it('healthy while running and not Faulty; says why otherwise', () => {
     assert.deepEqual(healthOf(record({})), { ok: true, line: 'web: Active (Changelog Crawl)' });

@@ -14,7 +14,7 @@ const record = (over: Partial<StatusRecord> = {}): StatusRecord => ({
   pending: 3,
   failures: 1,
   checkpoint: { time: null, completed: false, completion_time: null },
-  totals: { files: 1234, bytes: 567890, batches: 17, full_syncs: 1 },
+  totals: { files: 1234, bytes: 567890, batches: 17, full_syncs: 1, renames: 0, renames_sent: 0 },
   pid: 4242,
   ...over,
 });

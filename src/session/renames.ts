@@ -1,0 +1,63 @@
+/**
+ * Which renames the master reports are replayed on the slave, and how they are queued: the
+ * changes queued under an old name move to the new one (they go after the replay), and
+ * renames made at once (a History Crawl's) are put in an order that can be replayed. The
+ * rest go as before, as the delete of the old name and the new name sent whole.
+ */
+import type { Options } from '../config/options.js';
+import type { Matcher } from '../filter/matcher.js';
+import type { ChangeSet } from '../sync/change-set.js';
+import type { EntryQueue } from '../sync/entry-queue.js';
+import { orderMoves, type Move } from '../sync/move-order.js';
+
+export interface RenamesDeps {
+  readonly options: Options;
+  readonly matcher: Matcher;
+  readonly changes: ChangeSet;
+  readonly steps: EntryQueue;
+  /** Whether the slave replays renames now (a local slave, or a slave gsyncd that says so). */
+  readonly replayable: () => boolean;
+  /** Whether a running batch holds the path: the slave's copy there may lag. */
+  readonly inFlight: (path: string) => boolean;
+}
+
+/** Why a rename is sent as data rather than replayed, or undefined. Pure. */
+export function notReplayed(m: Move, o: { options: Options; matcher: Matcher; changes: ChangeSet }): string | undefined {
+  if (o.options.rsyncFlags.has('dry-run')) return 'dry run';
+  // Without deletes the slave keeps the old name, as rsync would.
+  if (o.options.ignoreDeletes) return 'deletes are not propagated';
+  for (const p of [m.from, m.to]) {
+    if (p === '') return 'the root';
+    // A name another watcher gave lossy (U+FFFD) is sent by its directory.
+    if (p.includes('\uFFFD')) return 'a name not valid UTF-8';
+    if (o.matcher.mergeFileNames.has(p.slice(p.lastIndexOf('/') + 1))) return 'a filter file';
+    if (o.matcher.verdictUntyped(p) !== 'include') return 'filtered';
+    // A queued resync of the subtree sends it whole anyway.
+    if (o.changes.covers(p)) return 'its subtree is queued whole';
+  }
+  return undefined;
+}
+
+export class Renames {
+  private seq = 0;
+
+  constructor(private readonly d: RenamesDeps) {}
+
+  /**
+   * Queues renames made at once (`origin`: when, at the earliest). Returns those that are
+   * not replayed: the caller sends each as a delete and a new entry.
+   */
+  queue(moves: readonly Move[], origin: number): Move[] {
+    if (moves.length === 0) return [];
+    if (!this.d.replayable()) return [...moves];
+    const replayed: Move[] = [];
+    const rest: Move[] = [];
+    for (const m of moves) (notReplayed(m, this.d) === undefined ? replayed : rest).push(m);
+    if (replayed.length === 0) return rest;
+    this.d.changes.retarget(replayed);
+    const { steps, unordered } = orderMoves(replayed, `${String(process.pid)}-${String(this.seq++)}`);
+    const lagging = new Set(replayed.filter((m) => this.d.inFlight(m.from)));
+    this.d.steps.add(steps.map((s) => ({ ...s, origin_ms: origin, verify: lagging.has(s.origin) })));
+    return [...rest, ...unordered];
+  }
+}

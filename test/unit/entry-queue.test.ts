@@ -1,0 +1,79 @@
+/** src/sync/entry-queue.ts and the scheduler: renames replayed before the data queued after them. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChangeSet, type Entry } from '../../src/sync/change-set.js';
+import { EntryQueue, type QueuedStep } from '../../src/sync/entry-queue.js';
+import { Scheduler, type Clock } from '../../src/sync/scheduler.js';
+
+const step = (from: string, to: string): QueuedStep => ({ from, to, origin: { from, to }, origin_ms: 0, verify: false });
+const clock: Clock = { now: () => 1000, setTimeout: () => ({}), clearTimeout: () => undefined };
+
+describe('EntryQueue', () => {
+  it('holds back data on the paths of a queued step, and nothing else', () => {
+    const q = new EntryQueue();
+    q.add([step('a/b', 'c/d')]);
+    // Its paths, what lies in them or above them, and their siblings (whose runs set the same
+    // directory's times: path-locks.ts).
+    assert.ok(q.blocks('a/b') && q.blocks('a/b/x') && q.blocks('a') && q.blocks('c/d') && q.blocks('c') && q.blocks('a/sibling'));
+    assert.ok(!q.blocks('e') && !q.blocks('cc') && !q.blocks('c2/d'));
+    q.takeAll();
+    assert.ok(!q.blocks('a/b'));
+  });
+
+  it('takes steps in order up to the first one a running batch holds', () => {
+    const q = new EntryQueue();
+    q.add([step('a', 'b'), step('c', 'd'), step('e', 'f')]);
+    assert.deepEqual(
+      q.take((p) => p === 'd').map((s) => s.from),
+      ['a'],
+    );
+    assert.equal(q.size, 2);
+  });
+
+  it('takes out the steps that touch a step not replayed, and those touching theirs', () => {
+    const q = new EntryQueue();
+    q.add([step('b', 'c'), step('x', 'y'), step('c/f', 'z'), step('z', 'w')]);
+    assert.deepEqual(
+      q.takeTouching(['a', 'b']).map((s) => `${s.from}>${s.to}`),
+      ['b>c', 'c/f>z', 'z>w'],
+    );
+    assert.deepEqual(
+      q.takeAll().map((s) => s.from),
+      ['x'],
+    );
+  });
+});
+
+describe('Scheduler with renames', () => {
+  it('replays a rename before the data queued on its paths, and data elsewhere beside it', async () => {
+    const changes = new ChangeSet(100);
+    const steps = new EntryQueue();
+    const order: string[] = [];
+    let endReplay: () => void = () => undefined;
+    const s = new Scheduler(
+      changes,
+      { jobs: 2, batchSize: 10, batchDelayMs: 0 },
+      (entries: readonly Entry[]) => {
+        order.push(`data ${entries.map((e) => e.path).join(',')}`);
+        return Promise.resolve();
+      },
+      clock,
+      undefined,
+      {
+        queue: steps,
+        run: (taken) => {
+          order.push(`rename ${taken.map((t) => `${t.from}>${t.to}`).join(',')}`);
+          return new Promise((r) => (endReplay = r));
+        },
+      },
+    );
+    steps.add([step('a', 'b')]);
+    changes.add('b', false, 1000);
+    changes.add('other/x', false, 1000);
+    s.resume();
+    assert.deepEqual(order, ['rename a>b', 'data other/x']);
+    endReplay();
+    await s.whenIdle();
+    assert.deepEqual(order, ['rename a>b', 'data other/x', 'data b']);
+  });
+});
