@@ -100,7 +100,7 @@ export class Dispatcher {
     }
     const exitCodes = result.runs.map((r) => r.result.exit.code);
     this.d.metrics?.batch({ files: result.files, bytes: result.bytes, seconds: result.seconds, exitCodes }, ['ok', 'vanished', 'max-delete'].includes(result.outcome));
-    const fields = { files: result.files, bytes: result.bytes, seconds: result.seconds.toFixed(3), rsync_exit: exitCodes.length === 0 ? 0 : Math.max(...exitCodes) };
+    const fields = { files: result.files, bytes: result.bytes, literal_bytes: result.literal, seconds: result.seconds.toFixed(3), rsync_exit: exitCodes.length === 0 ? 0 : Math.max(...exitCodes) };
     if (this.d.interrupted() && result.outcome !== 'ok') {
       queue.requeue(entries, 0, false);
       return;

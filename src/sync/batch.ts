@@ -69,6 +69,8 @@ export interface BatchResult {
   /** Paths listed (sent or deleted). */
   readonly files: number;
   readonly bytes: number;
+  /** Of `bytes`, what went as literal data (rsync's delta left the rest on the slave). */
+  readonly literal: number;
   readonly seconds: number;
   /** Paths that were gone and not sent, because deletes are off. */
   readonly skippedDeletes: number;
@@ -366,6 +368,7 @@ export async function runBatch(entries: readonly Entry[], deps: BatchDeps, signa
     outcome,
     files: subtrees.length + files.length + deletes.length + dirAttrs.length,
     bytes: runs.reduce((n, r) => n + r.result.stats.bytes, 0),
+    literal: runs.reduce((n, r) => n + r.result.stats.literal, 0),
     seconds: runs.reduce((n, r) => n + r.result.seconds, 0),
     skippedDeletes,
   };

@@ -7,6 +7,8 @@ export interface RsyncStats {
   readonly filesDeleted: number;
   /** Bytes of file data transferred. */
   readonly bytes: number;
+  /** Of those, the bytes sent as they are (not matched in the slave's copy): the delta's weight. */
+  readonly literal: number;
 }
 
 const field = (text: string, label: string): number => {
@@ -20,6 +22,7 @@ export function parseRsyncStats(stdout: string): RsyncStats {
     filesCreated: field(stdout, 'Number of created files'),
     filesDeleted: field(stdout, 'Number of deleted files'),
     bytes: field(stdout, 'Total transferred file size'),
+    literal: field(stdout, 'Literal data'),
   };
 }
 

@@ -46,6 +46,8 @@ export interface EntrySteps {
 
 export class Scheduler {
   private readonly locks = new PathLocks();
+  /** The paths of running batches alone (the data in flight). */
+  private readonly sending = new PathLocks();
   private running = 0;
   private replaying = false;
   private paused = true;
@@ -67,9 +69,9 @@ export class Scheduler {
     return this.running + (this.replaying ? 1 : 0);
   }
 
-  /** Whether a running batch or run of renames holds `path`, something in it or above it. */
+  /** Whether a running batch sends `path`, something in it or above it. */
   inFlight(path: string): boolean {
-    return this.locks.overlaps(path);
+    return this.sending.overlaps(path);
   }
 
   pause(): void {
@@ -140,6 +142,7 @@ export class Scheduler {
   private start(entries: readonly Entry[]): void {
     const paths = entries.map((e) => e.path);
     this.locks.lock(paths);
+    this.sending.lock(paths);
     this.running++;
     void this.handle(entries)
       .catch((e: unknown) => {
@@ -148,6 +151,7 @@ export class Scheduler {
       })
       .finally(() => {
         this.locks.unlock(paths);
+        this.sending.unlock(paths);
         this.running--;
         this.ended();
       });

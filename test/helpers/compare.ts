@@ -70,9 +70,10 @@ function look(file: string, withAttributes: boolean): string | undefined {
   }
 }
 
+/** A directory's names; undefined for anything else (a symlink to a directory is not walked into). */
 const namesIn = (dir: string): string[] | undefined => {
   try {
-    return readdirSync(dir);
+    return lstatSync(dir).isDirectory() ? readdirSync(dir) : undefined;
   } catch {
     return undefined;
   }

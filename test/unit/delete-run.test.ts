@@ -64,7 +64,7 @@ const list = (root: string): string[] => {
 describe('DeleteMode', () => {
   const result = (code: number, stderr: string): RsyncResult => ({
     exit: { code, outcome: code === 0 ? 'ok' : 'fatal', meaning: '' },
-    stats: { filesTransferred: 0, bytes: 0 },
+    stats: { filesTransferred: 0, bytes: 0, literal: 0 },
     stderr,
     output: '',
     sent: undefined,

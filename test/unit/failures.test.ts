@@ -40,6 +40,7 @@ function batch(entries: readonly Entry[], code: number, stderr: string): { verdi
     outcome: rsyncExit(code).outcome,
     files: 0,
     bytes: 0,
+    literal: 0,
     seconds: 0.1,
     skippedDeletes: 0,
   };

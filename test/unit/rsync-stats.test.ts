@@ -38,20 +38,21 @@ sent 1,635 bytes  received 496 bytes  4,262.00 bytes/sec`;
 
 describe('parseRsyncStats', () => {
   it('reads the counts and the bytes transferred', () => {
-    assert.deepEqual(parseRsyncStats(VERBOSE), { filesTransferred: 2, filesCreated: 1, filesDeleted: 1, bytes: 6 });
+    assert.deepEqual(parseRsyncStats(VERBOSE), { filesTransferred: 2, filesCreated: 1, filesDeleted: 1, bytes: 6, literal: 6 });
   });
 
   it('reads numbers with thousands separators', () => {
-    assert.deepEqual(parseRsyncStats(HUMAN), { filesTransferred: 1100, filesCreated: 1200, filesDeleted: 0, bytes: 1234567 });
+    assert.deepEqual(parseRsyncStats(HUMAN), { filesTransferred: 1100, filesCreated: 1200, filesDeleted: 0, bytes: 1234567, literal: 0 });
   });
 
   it('answers zeros without a stats block', () => {
-    assert.deepEqual(parseRsyncStats(''), { filesTransferred: 0, filesCreated: 0, filesDeleted: 0, bytes: 0 });
+    assert.deepEqual(parseRsyncStats(''), { filesTransferred: 0, filesCreated: 0, filesDeleted: 0, bytes: 0, literal: 0 });
     assert.deepEqual(parseRsyncStats('rsync error: some files could not be transferred (code 23)'), {
       filesTransferred: 0,
       filesCreated: 0,
       filesDeleted: 0,
       bytes: 0,
+      literal: 0,
     });
   });
 

@@ -1,0 +1,177 @@
+// Renames replayed on the slave, not resent (issue 13), locally and over the loopback sshd:
+// a directory of 100 × 1 MB, a 50 MB file and a subdirectory moved to another parent keep
+// their slave inodes and send under 1% of their bytes; swaps and rotations come out right; a
+// rename followed by an edit sends the edit; moves out of and into the tree, and out through
+// a symlink, write nothing outside the slave root; renames made while gsyncd was stopped are
+// replayed by the restart.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { waitForMirror } from '../helpers/compare.js';
+import { remoteGsyncdArgs, startGsyncd, stopAndAssertClean, type GsyncdProcess } from '../helpers/gsyncd.js';
+import { makeLayout, Scope, type Layout } from '../helpers/scope.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+
+const MB = 1024 * 1024;
+
+function makeTree(m: string): void {
+  mkdirSync(path.join(m, 'big'));
+  for (let i = 0; i < 100; i++) writeFileSync(path.join(m, 'big', `f${String(i)}`), randomBytes(MB));
+  writeFileSync(path.join(m, 'file50'), randomBytes(50 * MB));
+  mkdirSync(path.join(m, 'sub/deep'), { recursive: true });
+  mkdirSync(path.join(m, 'other'));
+  for (let i = 0; i < 10; i++) writeFileSync(path.join(m, 'sub/deep', `d${String(i)}`), randomBytes(100 * 1024));
+  for (const n of ['a', 'b', 'c']) {
+    writeFileSync(path.join(m, n), `file ${n}\n`);
+    mkdirSync(path.join(m, `dir${n}`));
+    writeFileSync(path.join(m, `dir${n}`, 'inside'), `inside ${n}\n`);
+  }
+  writeFileSync(path.join(m, 'leaving'), 'moved out of the tree\n');
+  writeFileSync(path.join(m, 'through-link'), 'moved out through a symlink\n');
+  // On the master and, copied as a symlink, on the slave: a directory beside the root.
+  symlinkSync('../beside', path.join(m, 'link'));
+}
+
+const ino = (p: string): number => lstatSync(p).ino;
+
+/** A field of the batches logged from line `from` on, summed: `bytes` (of the files sent) or `literal_bytes` (their delta). */
+const batchSum = (g: GsyncdProcess, from: number, field: 'bytes' | 'literal_bytes'): number =>
+  g.stderrLines.slice(from).reduce((sum, l) => sum + (l.includes('batch done') ? Number(new RegExp(` ${field}=(\\d+)`).exec(l)?.[1] ?? 0) : 0), 0);
+const bytesSent = (g: GsyncdProcess, from: number): number => batchSum(g, from, 'bytes');
+
+function defineRenameSteps(mode: 'local' | 'ssh'): void {
+  describe(`renames replayed on a ${mode} slave`, () => {
+    const scope = new Scope();
+    let layout: Layout;
+    /** The slave root, a level down: its symlink `link` (../beside) leads beside it, not to the master's. */
+    let slave: string;
+    let sshd: Sshd | undefined;
+    let g: GsyncdProcess;
+    let state: string;
+    let slaveArg: string;
+    let extra: string[];
+    const m = (p: string): string => path.join(layout.master, p);
+    const s = (p: string): string => path.join(slave, p);
+    const start = (): Promise<GsyncdProcess> =>
+      startGsyncd([...extra, '--session', 'r', '--snapshot-interval', '1', '--batch-delay', '0.2', layout.master, slaveArg], { stateDir: state });
+    const mirrored = (): Promise<void> => waitForMirror(layout.master, slave, 30_000);
+
+    before(async () => {
+      layout = await makeLayout(scope, `renames-${mode}`);
+      mkdirSync(path.join(layout.base, 'beside'));
+      slave = path.join(layout.slave, 'root');
+      mkdirSync(slave);
+      state = path.join(layout.outside, 'state');
+      makeTree(layout.master);
+      if (mode === 'ssh') {
+        const d = await startSshd();
+        sshd = d;
+        scope.defer(() => d.stop());
+        extra = ['-e', d.rsh, ...remoteGsyncdArgs()];
+        slaveArg = d.slaveSpec(slave);
+      } else {
+        extra = [];
+        slaveArg = slave;
+      }
+      g = await start();
+      scope.defer(() => g.dispose());
+      await g.waitForLog('Changelog Crawl started', 60_000);
+      await mirrored();
+    });
+    after(() => scope.close());
+
+    it('renames a directory of 100 × 1 MB, a 50 MB file and a moved subdirectory on the slave: same inodes, under 1% of the bytes', { timeout: 60_000 }, async () => {
+      const inodes = [ino(s('big/f0')), ino(s('big/f99')), ino(s('file50')), ino(s('sub/deep/d0'))];
+      const mark = g.stderrLines.length;
+      renameSync(m('big'), m('big2'));
+      renameSync(m('file50'), m('file51'));
+      renameSync(m('sub/deep'), m('other/deep'));
+      await mirrored();
+      assert.deepEqual([ino(s('big2/f0')), ino(s('big2/f99')), ino(s('file51')), ino(s('other/deep/d0'))], inodes);
+      const renamed = 151 * MB;
+      const sent = bytesSent(g, mark);
+      assert.ok(sent < renamed / 100, `${String(sent)} bytes sent for ${String(renamed)} renamed`);
+      assert.equal(g.stderrLines.slice(mark).filter((l) => l.includes('renamed on the slave')).length, 3, g.tail());
+    });
+
+    it('a rename followed by an edit sends the edit, not the file', { timeout: 60_000 }, async () => {
+      const before = ino(s('file51'));
+      assert.ok(before > 0);
+      const mark = g.stderrLines.length;
+      renameSync(m('file51'), m('file52'));
+      appendFileSync(m('file52'), 'appended after the rename\n');
+      await mirrored();
+      // Over SSH rsync sends the difference; locally it copies whole files (rsync's -W default).
+      const sent = batchSum(g, mark, mode === 'ssh' ? 'literal_bytes' : 'bytes');
+      assert.ok(sent < (mode === 'ssh' ? 1 : 51) * MB, `${String(sent)} bytes sent for an append to a 50 MB file\n${g.tail(60)}`);
+      assert.ok(g.stderrLines.slice(mark).some((l) => l.includes('renamed on the slave from=file51 to=file52')), g.tail());
+    });
+
+    it('swaps and rotations of files and directories end where the master has them', { timeout: 60_000 }, async () => {
+      const files = ['a', 'b', 'c'].map((n) => ino(s(n)));
+      const dirs = ['dira', 'dirb', 'dirc'].map((n) => ino(s(`${n}/inside`)));
+      // a ↔ b through a temporary name; dira → dirb → dirc → dira.
+      renameSync(m('a'), m('t'));
+      renameSync(m('b'), m('a'));
+      renameSync(m('t'), m('b'));
+      renameSync(m('dira'), m('tmpdir'));
+      renameSync(m('dirc'), m('dira'));
+      renameSync(m('dirb'), m('dirc'));
+      renameSync(m('tmpdir'), m('dirb'));
+      await mirrored();
+      assert.deepEqual(
+        ['b', 'a', 'c'].map((n) => ino(s(n))),
+        files,
+        g.tail(60),
+      );
+      assert.deepEqual(
+        ['dirb', 'dirc', 'dira'].map((n) => ino(s(`${n}/inside`))),
+        dirs,
+      );
+    });
+
+    it('moves out of the tree, into it, and out through a symlink: nothing written outside the slave root', { timeout: 60_000 }, async () => {
+      renameSync(m('leaving'), path.join(layout.outside, 'left'));
+      writeFileSync(path.join(layout.outside, 'arriving'), 'moved into the tree\n');
+      renameSync(path.join(layout.outside, 'arriving'), m('arrived'));
+      // link → ../beside: on the master that is a move out of the tree.
+      renameSync(m('through-link'), m('link/through-link'));
+      await mirrored();
+      assert.ok(!existsSync(s('leaving')) && existsSync(s('arrived')) && !existsSync(s('through-link')));
+      // The master's move went to its own `beside`; the slave's link leads to another one,
+      // where nothing may appear.
+      assert.deepEqual(readdirSync(path.join(layout.base, 'beside')), ['through-link']);
+      assert.ok(lstatSync(s('link')).isSymbolicLink());
+      assert.ok(!existsSync(path.join(layout.slave, 'beside')), 'something was written through the slave symlink');
+    });
+
+    it('renames made while stopped are replayed by the restart', { timeout: 90_000 }, async () => {
+      // The snapshot the restart compares with holds the last changes.
+      const lastBatch = g.stderrLines.findLastIndex((l) => l.includes('batch done'));
+      await g.waitForLog('snapshot saved', 30_000, lastBatch);
+      await stopAndAssertClean(g);
+      const inodes = [ino(s('big2/f0')), ino(s('a')), ino(s('b')), ino(s('other/deep/d0'))];
+      renameSync(m('big2'), m('big3'));
+      renameSync(m('a'), m('t'));
+      renameSync(m('b'), m('a'));
+      renameSync(m('t'), m('b'));
+      renameSync(m('other/deep'), m('deep'));
+      g = await start();
+      scope.defer(() => g.dispose());
+      await g.waitForLog('History Crawl started', 60_000);
+      await mirrored();
+      assert.deepEqual([ino(s('big3/f0')), ino(s('b')), ino(s('a')), ino(s('deep/d0'))], inodes);
+      assert.ok(bytesSent(g, 0) < MB, g.tail());
+      assert.ok(!g.stderrLines.some((l) => /rename not replayed|Full Crawl started/.test(l)), g.tail());
+      await g.waitForLog('snapshot saved', 30_000);
+      assert.deepEqual(g.stderrLines.filter((l) => l.includes('watcher missed changes')), []);
+      await stopAndAssertClean(g);
+      assert.ok(sshd === undefined || mode === 'ssh');
+    });
+  });
+}
+
+defineRenameSteps('local');
+defineRenameSteps('ssh');
