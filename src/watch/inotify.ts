@@ -222,7 +222,10 @@ export function inotifySource(o: WatchOptions): ChangeSource {
 
   /**
    * Moves whose second half never came went out of the tree: deletes, and their watches go,
-   * with what those watches reported meanwhile under the old path.
+   * with what those watches reported after the move (under a path that is no longer theirs).
+   * What they reported before it stands (an entry renamed into the directory, then the
+   * directory moved out: the old name is gone from the tree). A rename into the directory
+   * after it left is the delete of its old name.
    */
   const settleMoves = (): void => {
     moveTimer = undefined;
@@ -230,7 +233,10 @@ export function inotifySource(o: WatchOptions): ChangeSource {
       if (!m.node || !tree) continue;
       const gone = new Set(tree.detach(m.node));
       removeWatches([...gone]);
-      out = out.map((e) => (e && gone.has(e.from.wd) ? undefined : e));
+      out = out.map((e, i) => {
+        if (!e || i <= m.at || !gone.has(e.from.wd)) return e;
+        return e.event.kind === 'rename' && e.event.from !== undefined ? { event: { path: e.event.from, kind: 'delete' }, from: e.from } : undefined;
+      });
     }
     moves.clear();
     flush();

@@ -6,7 +6,7 @@
 // replayed by the restart.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitForMirror } from '../helpers/compare.js';
@@ -169,6 +169,9 @@ function defineRenameSteps(mode: 'local' | 'ssh'): void {
       assert.deepEqual(g.stderrLines.filter((l) => l.includes('watcher missed changes')), []);
       await stopAndAssertClean(g);
       assert.ok(sshd === undefined || mode === 'ssh');
+      // The status counts them: 3 + 1 + 7 live (a swap's and a rotation's each), 4 at the restart.
+      const totals = (JSON.parse(readFileSync(path.join(state, 'r', 'status.json'), 'utf8')) as { totals: { renames: number; renames_sent: number } }).totals;
+      assert.deepEqual(totals, { ...totals, renames: 15, renames_sent: 0 });
     });
   });
 }

@@ -165,6 +165,25 @@ describe('--watcher inotify', () => {
     }
   });
 
+  it('an entry renamed into a directory that then moves out is gone: its old name a delete', async () => {
+    const w = await watched((root) => {
+      mkdirSync(path.join(root, 'd/sub'), { recursive: true });
+      writeFileSync(path.join(root, 'f'), 'f\n');
+    });
+    try {
+      // Before the move out, and after it (the directory is outside by then).
+      renameSync(path.join(w.root, 'f'), path.join(w.root, 'd/sub/f'));
+      renameSync(path.join(w.root, 'd'), path.join(w.outside, 'd'));
+      writeFileSync(path.join(w.root, 'g'), 'g\n');
+      renameSync(path.join(w.root, 'g'), path.join(w.outside, 'd/sub/g'));
+      writeFileSync(path.join(w.root, 'sentinel'), '');
+      const events = await w.until('create:sentinel');
+      assert.deepEqual(events, ['rename:d/sub/f<-f', 'delete:d', 'create:g', 'update:g', 'delete:g', 'create:sentinel']);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('a directory moved out and straight back in under another name stays watched', async () => {
     const w = await watched((root) => {
       mkdirSync(path.join(root, 'a/b'), { recursive: true });
