@@ -1,7 +1,8 @@
-// gsyncd as the bench runs it: the built CLI in the foreground, over the loopback sshd,
-// with a fresh state directory per run. Its contract: stderr says `Full Crawl finished`,
-// then `Changelog Crawl started` once live, and one `batch done: …` line per batch. A
-// restart with saved state says `History Crawl started … changes=N` instead of crawling.
+// gsyncd as the bench runs it: the built CLI in the foreground, over the loopback sshd (or
+// to a local slave), with a fresh state directory per run. Its contract: stderr says `Full
+// Crawl finished`, then `Changelog Crawl started` once live, and one `batch done files=…`
+// line per batch. A restart with saved state says `History Crawl started … changes=N`
+// instead of crawling.
 import { fileURLToPath } from 'node:url';
 import { Daemon } from './proc.js';
 import type { Sshd } from './sshd.js';
@@ -35,22 +36,14 @@ function field(line: string, name: string): string | undefined {
 
 const firstWith = (lines: readonly string[], message: string): string | undefined => lines.find((l) => l.includes(message));
 
-export function gsyncdPeer(sshd: Sshd, opts: { remoteGsyncd: string | undefined; extraArgs: readonly string[] }): PeerSpec {
+/** Over the loopback sshd; without one, to a local slave (and `remoteGsyncd` unused: no slave host). */
+export function gsyncdPeer(sshd: Sshd | undefined, opts: { remoteGsyncd: string | undefined; extraArgs: readonly string[] }): PeerSpec {
   return {
     name: 'gsyncd',
     liveRe: /Changelog Crawl started/,
     start({ master, slave, stateDir, logFile, echo }) {
-      const args = [
-        gsyncdBin,
-        master,
-        `${sshd.host}:${slave}`,
-        '-e',
-        sshd.rsh,
-        '--state-dir',
-        stateDir,
-        ...(opts.remoteGsyncd === undefined ? [] : ['--remote-gsyncd', opts.remoteGsyncd]),
-        ...opts.extraArgs,
-      ];
+      const target = sshd === undefined ? [slave] : [`${sshd.host}:${slave}`, '-e', sshd.rsh, ...(opts.remoteGsyncd === undefined ? [] : ['--remote-gsyncd', opts.remoteGsyncd])];
+      const args = [gsyncdBin, master, ...target, '--state-dir', stateDir, ...opts.extraArgs];
       return new Daemon('gsyncd', process.execPath, args, logFile, echo);
     },
     transfers(lines) {

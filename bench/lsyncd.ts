@@ -1,7 +1,9 @@
 // lsyncd 2.2.3 as the peer: `default.rsyncssh` (rsync for transfers, ssh for moves and
 // deletes) against the same loopback sshd. Its config keys are the ones 2.2.3's built-in
 // default-rsyncssh.lua checks: `ssh = { port, identityFile, options }`, each option
-// becoming `-o K=V` for both its ssh calls and rsync's `--rsh`.
+// becoming `-o K=V` for both its ssh calls and rsync's `--rsh`. Without an sshd, the slave
+// is local and the peer is `default.rsync`: rsyncssh needs a host. default.rsync has no move
+// action, so lsyncd sends a move as a delete and a create.
 import { writeFileSync } from 'node:fs';
 import { Daemon, run } from './proc.js';
 import type { Sshd } from './sshd.js';
@@ -9,13 +11,34 @@ import type { PeerSpec } from './peer.js';
 
 const lua = (s: string): string => JSON.stringify(s); // a double-quoted Lua string for plain paths
 
-export function lsyncdConfig(opts: {
-  source: string;
-  targetdir: string;
-  delay: number;
-  sshd: Sshd;
-  controlPath: string | undefined;
-}): string {
+export interface LsyncdExtras {
+  /** A ControlMaster socket for its ssh calls (the lsyncdcm peer); over ssh only. */
+  readonly controlPath?: string;
+  /** Added to every rsync it runs (`_extra`), e.g. `--stats`, to read from its output what rsync sent. */
+  readonly rsyncExtra?: readonly string[];
+}
+
+const SETTINGS = `settings {
+  nodaemon = true,
+  insist = false,
+}
+`;
+
+function rsyncTable(extra: readonly string[] | undefined): string {
+  return extra === undefined || extra.length === 0 ? '{ archive = true }' : `{ archive = true, _extra = { ${extra.map(lua).join(', ')} } }`;
+}
+
+export function lsyncdConfig(opts: { source: string; targetdir: string; delay: number; sshd: Sshd | undefined } & LsyncdExtras): string {
+  if (opts.sshd === undefined) {
+    return `${SETTINGS}sync {
+  default.rsync,
+  source = ${lua(opts.source)},
+  target = ${lua(opts.targetdir)},
+  delay = ${opts.delay},
+  rsync = ${rsyncTable(opts.rsyncExtra)},
+}
+`;
+  }
   // Not lsyncd's default, but what a tuned setup would add: its ssh calls and rsync's
   // --rsh then share one connection, as gsyncd's do.
   const multiplex: Record<string, string> =
@@ -23,17 +46,13 @@ export function lsyncdConfig(opts: {
   const sshOptions = Object.entries({ ...opts.sshd.options, ...multiplex })
     .map(([k, v]) => `${k} = ${lua(v)}`)
     .join(', ');
-  return `settings {
-  nodaemon = true,
-  insist = false,
-}
-sync {
+  return `${SETTINGS}sync {
   default.rsyncssh,
   source = ${lua(opts.source)},
   host = ${lua(opts.sshd.host)},
   targetdir = ${lua(opts.targetdir)},
   delay = ${opts.delay},
-  rsync = { archive = true },
+  rsync = ${rsyncTable(opts.rsyncExtra)},
   ssh = {
     port = ${opts.sshd.port},
     identityFile = ${lua(opts.sshd.keyFile)},
@@ -43,7 +62,7 @@ sync {
 `;
 }
 
-export function lsyncdPeer(name: string, delay: number, sshd: Sshd, controlPath?: string): PeerSpec {
+export function lsyncdPeer(name: string, delay: number, sshd: Sshd | undefined, extras: LsyncdExtras = {}): PeerSpec {
   return {
     name,
     // lsyncd logs this once its recursive startup rsync has run; watches are in place
@@ -51,13 +70,13 @@ export function lsyncdPeer(name: string, delay: number, sshd: Sshd, controlPath?
     liveRe: /Normal: Startup of .* finished/,
     start({ master, slave, stateDir, logFile, echo }) {
       const config = `${stateDir}/lsyncd.conf.lua`;
-      writeFileSync(config, lsyncdConfig({ source: master, targetdir: slave, delay, sshd, controlPath }));
+      writeFileSync(config, lsyncdConfig({ source: master, targetdir: slave, delay, sshd, ...extras }));
       return new Daemon(name, 'lsyncd', ['-nodaemon', config], logFile, echo);
     },
     async afterStop() {
       // ControlPersist's master detaches from lsyncd's process group: end it by its socket.
-      if (controlPath !== undefined) {
-        await run('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', sshd.host]);
+      if (extras.controlPath !== undefined && sshd !== undefined) {
+        await run('ssh', ['-o', `ControlPath=${extras.controlPath}`, '-O', 'exit', sshd.host]);
       }
     },
     transfers(lines) {

@@ -107,7 +107,8 @@ function restartNotes(name: string, f: NonNullable<PeerResult['restartChanges']>
   return notes;
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+/** A plain-text table: the first column left-aligned, the others right-aligned. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();

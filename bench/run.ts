@@ -107,7 +107,7 @@ async function main(opts: BenchOptions): Promise<number> {
       }
     }
     if (opts.only.has('lsyncdcm')) {
-      results.peers.lsyncdcm = await runPeer(lsyncdPeer('lsyncdcm', 0, sshd, join(work, 'ssh', 'lsyncd-cm')), plan, ctx);
+      results.peers.lsyncdcm = await runPeer(lsyncdPeer('lsyncdcm', 0, sshd, { controlPath: join(work, 'ssh', 'lsyncd-cm') }), plan, ctx);
     }
     if (opts.only.has('lsyncd15') && opts.slowSamples > 0) {
       // Its default delay: each sample waits out the 15 s aggregation window, so only a
