@@ -15,6 +15,7 @@ import type { RsyncPlan } from '../sync/rsync-argv.js';
 import type { RsyncResult, RunRsync } from '../sync/rsync-runner.js';
 import type { SessionMetrics } from '../status/metrics.js';
 import type { Checkpoints } from './checkpoints.js';
+import type { HardLinks } from './hard-links.js';
 import type { Confirmer } from './confirmer.js';
 import { Failures, errorsOf } from './failures.js';
 import type { SessionEvent } from './machine.js';
@@ -49,6 +50,8 @@ export interface DispatchDeps {
   readonly interrupted: () => boolean;
   /** Told what went out, for the reconciliation; undefined with --once. */
   readonly snapshots: Snapshots | undefined;
+  /** Under -H while live: the other names of the files a batch sends, sent with them. */
+  readonly hardLinks: HardLinks | undefined;
 }
 
 export class Dispatcher {
@@ -77,8 +80,9 @@ export class Dispatcher {
     }
   }
 
-  private async run(entries: readonly Entry[]): Promise<void> {
+  private async run(batch: readonly Entry[]): Promise<void> {
     const { logger, queue } = this.d;
+    const entries = await this.withLinkedNames(batch);
     const problem = await this.d.guard.problem();
     if (problem !== undefined) {
       // No attempt: the paths wait for the root to come back (MasterGuard.check).
@@ -134,6 +138,18 @@ export class Dispatcher {
         return;
       }
     }
+  }
+
+  /** The batch and, under -H, the other names of its files' inodes: rsync links them only in one run. */
+  private async withLinkedNames(entries: readonly Entry[]): Promise<readonly Entry[]> {
+    const links = this.d.hardLinks;
+    if (links === undefined) return entries;
+    const names = await links.peers(entries.map((e) => e.path));
+    if (names.length === 0) return entries;
+    const first = entries[0];
+    const since = first?.since ?? Date.now();
+    const origin = earliestOrigin(entries);
+    return [...entries, ...names.map((path): Entry => ({ path, recursive: false, since, origin, attempts: 0, notBefore: 0 }))];
   }
 
   /**

@@ -19,6 +19,8 @@ export interface RenamesDeps {
   readonly replayable: () => boolean;
   /** Whether a running batch holds the path: the slave's copy there may lag. */
   readonly inFlight: (path: string) => boolean;
+  /** Told of the renames queued for replay (what else keeps paths follows them). */
+  readonly moved?: (moves: readonly Move[]) => void;
 }
 
 /** Why a rename is sent as data rather than replayed, or undefined. Pure. */
@@ -55,6 +57,7 @@ export class Renames {
     for (const m of moves) (notReplayed(m, this.d) === undefined ? replayed : rest).push(m);
     if (replayed.length === 0) return rest;
     this.d.changes.retarget(replayed);
+    this.d.moved?.(replayed);
     const { steps, unordered } = orderMoves(replayed, `${String(process.pid)}-${String(this.seq++)}`);
     const lagging = new Set(replayed.filter((m) => this.d.inFlight(m.from)));
     this.d.steps.add(steps.map((s) => ({ ...s, origin_ms: origin, verify: lagging.has(s.origin) })));

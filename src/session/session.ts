@@ -22,6 +22,7 @@ import { Checkpoints } from './checkpoints.js';
 import { Confirmer } from './confirmer.js';
 import { Crawls } from './crawls.js';
 import { Dispatcher } from './dispatch.js';
+import { HardLinks } from './hard-links.js';
 import { Replayer } from './entry-replay.js';
 import { FailedPaths } from './failed-paths.js';
 import { Failures } from './failures.js';
@@ -45,6 +46,8 @@ export class Session {
   /** Renames waiting to be replayed on the slave. */
   private readonly steps = new EntryQueue();
   private readonly replayer: Replayer;
+  /** Under -H while live: the names of the master's multi-linked files. */
+  private readonly hardLinks: HardLinks | undefined;
   private readonly scheduler: Scheduler;
   /** Stops waits and sleeps when a stop is asked. */
   private readonly stopping = new AbortController();
@@ -113,6 +116,18 @@ export class Session {
         marker: (at, listedFrom) => sessionMarker(p, this.crawls.slaveId, at, listedFrom),
         stopSignal: this.stopping.signal,
       });
+    this.hardLinks =
+      options.rsyncFlags.has('hard-links') && !options.once
+        ? new HardLinks({
+            masterRoot: p.master.path,
+            logger,
+            signal: this.stopping.signal,
+            queue: (paths) => {
+              for (const path of paths) queue.add(path, false);
+              queue.kick();
+            },
+          })
+        : undefined;
     const target = replayTarget(p);
     this.intake = new Intake({
       options,
@@ -131,6 +146,9 @@ export class Session {
         steps: this.steps,
         replayable: target.replayable,
         inFlight: (path) => this.scheduler.inFlight(path),
+        moved: (moves) => {
+          this.hardLinks?.retarget(moves);
+        },
       }),
     });
     this.guard = new MasterGuard({
@@ -180,6 +198,7 @@ export class Session {
       runSignal: () => this.gate.runSignal(this.killing.signal),
       interrupted: () => this.killing.signal.aborted || this.gate.isPaused,
       snapshots: this.snapshots,
+      hardLinks: this.hardLinks,
     });
     this.pauses = {
       sessionDir: p.sessionDir,
@@ -253,6 +272,8 @@ export class Session {
         ? undefined
         : this.crawls.watch(this.intake.handlers()).then(() => {
             this.crawls.beginHistoryScan();
+            // Once watched, a link made later raises an event: the listing of links may start.
+            this.hardLinks?.seed();
           });
       watching?.catch(() => undefined);
       try {

@@ -16,11 +16,12 @@ import { withoutRename, type ChangeEvent } from '../watch/change-source.js';
 import { changesBetween, changesSinceSnapshot, modifiedSince, writeTreeSnapshot } from '../watch/snapshot.js';
 import type { FailedPaths } from './failed-paths.js';
 import { releaseHeap } from './heap.js';
-import { Snapshotter } from './history.js';
+import { SETTLE_MS, Snapshotter } from './history.js';
 import type { SessionQueue } from './queue.js';
 import type { Marker, SavedState } from './saved-state.js';
 import { loadJournal, SentJournal } from './sent-journal.js';
 import { SentSince } from './sent-since.js';
+import { sleep } from './wait.js';
 import { encodeName } from '../sync/names.js';
 
 export interface SnapshotsDeps {
@@ -273,9 +274,13 @@ export class Snapshots {
     // Queued paths are on their way. Excluded paths are never sent (their directory's own
     // change is an event of its own). Failed paths are known and listed: they wait for a
     // change of their own.
-    const unsent = await this.unsent(changes.flatMap(withoutRename), {
-      skip: (e) => this.d.queue.has(e.path) || this.d.failed.has(e.path) || this.d.matcher.verdictUntyped(e.path) === 'exclude',
-    });
+    const skip = (e: ChangeEvent): boolean => this.d.queue.has(e.path) || this.d.failed.has(e.path) || this.d.matcher.verdictUntyped(e.path) === 'exclude';
+    let unsent = await this.unsent(changes.flatMap(withoutRename), { skip });
+    if (unsent.length === 0) return 0;
+    // An event comes up to SETTLE_MS after its change: one made as the listing ran may have
+    // its event on the way. What it queued or sent meanwhile is no miss.
+    await sleep(SETTLE_MS + 100, this.halting.signal);
+    unsent = await this.unsent(unsent, { skip });
     if (unsent.length === 0) return 0;
     this.d.logger.warn('watcher missed changes; sending them', { paths: unsent.length, first: unsent[0]?.path });
     for (const e of unsent) this.d.queueEvent(e, 0);
