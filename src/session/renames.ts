@@ -56,9 +56,12 @@ export class Renames {
     const rest: Move[] = [];
     for (const m of moves) (notReplayed(m, this.d) === undefined ? replayed : rest).push(m);
     if (replayed.length === 0) return rest;
+    const { steps, unordered } = orderMoves(replayed, `${String(process.pid)}-${String(this.seq++)}`);
+    // Renames waiting are bounded as the queue is (invariant 4): past --max-queue they go as
+    // data, which the queue folds into subtrees.
+    if (this.d.steps.size + steps.length > this.d.options.maxQueue) return [...moves];
     this.d.changes.retarget(replayed);
     this.d.moved?.(replayed);
-    const { steps, unordered } = orderMoves(replayed, `${String(process.pid)}-${String(this.seq++)}`);
     const lagging = new Set(replayed.filter((m) => this.d.inFlight(m.from)));
     this.d.steps.add(steps.map((s) => ({ ...s, origin_ms: origin, verify: lagging.has(s.origin) })));
     return [...rest, ...unordered];

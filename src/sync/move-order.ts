@@ -37,9 +37,61 @@ export interface Ordered {
   readonly unordered: Move[];
 }
 
+/**
+ * Past this many moves that depend on one another, no order is looked for (the search is
+ * cubic: 300 take about 0.1 s): they are sent as data instead.
+ */
+export const MAX_ENTANGLED = 300;
+
+/** Each path and its proper ancestors (the root aside), with how many of `paths` lie at or under it. */
+function countUnder(paths: readonly string[]): Map<string, number> {
+  const under = new Map<string, number>();
+  for (const p of paths) for (let a = p; a !== ''; a = parentOf(a)) under.set(a, (under.get(a) ?? 0) + 1);
+  return under;
+}
+const properAncestors = (p: string): string[] => {
+  const out: string[] = [];
+  for (let a = parentOf(p); a !== ''; a = parentOf(a)) out.push(a);
+  return out;
+};
+
 export function orderMoves(moves: readonly Move[], token: string): Ordered {
-  const pending = moves.filter((m) => m.from !== m.to).map((m) => ({ cur: m.from, to: m.to, origin: m }));
+  const real = moves.filter((m) => m.from !== m.to);
+  // Most renames made at once touch no other's places: those go first, in any order, in a
+  // pass that looks each path's ancestors up (a million of them take seconds, not hours).
+  const froms = new Set(real.map((m) => m.from));
+  const tos = new Set(real.map((m) => m.to));
+  const fromsUnder = countUnder([...froms]);
+  const free = real.filter(
+    (m) =>
+      (fromsUnder.get(m.to) ?? 0) - (isWithin(m.from, m.to) ? 1 : 0) === 0 &&
+      !properAncestors(m.to).some((a) => froms.has(a) || tos.has(a)) &&
+      !properAncestors(m.from).some((a) => froms.has(a)),
+  );
+  const freed = new Set(free);
+  const steps: Step[] = free.map((m) => ({ from: m.from, to: m.to, origin: m }));
+  const movedDirs = new Map(free.map((m) => [m.from, m.to]));
+  // What lies inside an entry moved already moved with it.
+  const now = (p: string): string => {
+    for (const a of properAncestors(p)) {
+      const to = movedDirs.get(a);
+      if (to !== undefined) return to + p.slice(a.length);
+    }
+    return p;
+  };
+  const rest = real.filter((m) => !freed.has(m));
+  if (rest.length > MAX_ENTANGLED) return { steps, unordered: rest };
+  const ordered = orderEntangled(
+    rest.map((m) => ({ cur: now(m.from), to: m.to, origin: m })),
+    token,
+  );
+  return { steps: [...steps, ...ordered.steps], unordered: ordered.unordered };
+}
+
+/** Moves that wait on one another, one placed (or stepped aside) per round. */
+function orderEntangled(pending: { cur: string; to: string; origin: Move }[], token: string): Ordered {
   const steps: Step[] = [];
+  const total = pending.length;
   let asides = 0;
   const apply = (i: number, to: string): void => {
     const m = pending[i];
@@ -55,7 +107,7 @@ export function orderMoves(moves: readonly Move[], token: string): Ordered {
   const waits = (m: (typeof pending)[number]): boolean => pending.some((p) => p !== m && (overlap(p.cur, m.to) || (p.to !== m.to && isWithin(m.to, p.to))));
   const clear = (name: string): boolean => !pending.some((p) => overlap(name, p.to));
   // Each round places a move or steps one aside to a name no target overlaps: bounded.
-  for (let round = 0; pending.length > 0 && round <= 2 * moves.length; round++) {
+  for (let round = 0; pending.length > 0 && round <= 2 * total; round++) {
     const ready = pending.findIndex((m) => !waits(m));
     if (ready >= 0) {
       const m = pending[ready];

@@ -178,3 +178,32 @@ function defineRenameSteps(mode: 'local' | 'ssh'): void {
 
 defineRenameSteps('local');
 defineRenameSteps('ssh');
+
+describe("a rename of the master root's parent", () => {
+  const scope = new Scope();
+  after(() => scope.close());
+
+  it('loses the root without touching the slave; renamed back, the changes made meanwhile arrive', { timeout: 90_000 }, async () => {
+    const base = await scope.tempDir('renames-parent');
+    const parent = path.join(base, 'p');
+    const master = path.join(parent, 'master');
+    const slave = path.join(base, 'slave');
+    mkdirSync(master, { recursive: true });
+    mkdirSync(slave);
+    for (const n of ['x', 'y']) writeFileSync(path.join(master, n), `${n}\n`);
+    const g = await startGsyncd(['--batch-delay', '0.2', master, slave]);
+    scope.defer(() => g.dispose());
+    await g.waitForLog('Changelog Crawl started', 30_000);
+    await waitForMirror(master, slave, 30_000);
+    const before = readdirSync(slave).sort();
+    renameSync(parent, path.join(base, 'q'));
+    await g.waitForLog('master root lost', 30_000);
+    writeFileSync(path.join(base, 'q/master/z'), 'made while the parent had another name\n');
+    assert.deepEqual(readdirSync(slave).sort(), before, 'the slave changed while the master root was away');
+    renameSync(path.join(base, 'q'), parent);
+    await g.waitForLog('master root is back', 30_000);
+    await waitForMirror(master, slave, 30_000);
+    assert.ok(existsSync(path.join(slave, 'z')));
+    await stopAndAssertClean(g);
+  });
+});

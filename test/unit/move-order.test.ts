@@ -7,7 +7,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { orderMoves, type Move } from '../../src/sync/move-order.js';
+import { MAX_ENTANGLED, orderMoves, type Move } from '../../src/sync/move-order.js';
 import { isWithin, parentOf } from '../../src/sync/paths.js';
 import { prng } from '../helpers/prng.js';
 
@@ -138,5 +138,23 @@ describe('orderMoves', () => {
       }
       assert.deepEqual(show(replayed), show(after), what);
     }
+  });
+
+  it('orders renames that touch no other at once, and leaves a tangle past its bound to data', () => {
+    const many = Array.from({ length: 10_000 }, (_, i) => ({ from: `d${String(i % 50)}/f${String(i)}`, to: `e${String(i % 50)}/g${String(i)}` }));
+    const { steps, unordered } = orderMoves(many, 't');
+    assert.deepEqual(
+      steps.map((x) => x.origin),
+      many,
+    );
+    assert.deepEqual(unordered, []);
+    const n = MAX_ENTANGLED + 1;
+    const rotation = Array.from({ length: n }, (_, i) => ({ from: `f${String(i)}`, to: `f${String((i + 1) % n)}` }));
+    const tangled = orderMoves([...rotation, { from: 'alone', to: 'elsewhere' }], 't');
+    assert.deepEqual(
+      tangled.steps.map((x) => x.from),
+      ['alone'],
+    );
+    assert.equal(tangled.unordered.length, n);
   });
 });
