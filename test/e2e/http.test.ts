@@ -3,7 +3,7 @@
 // batch. An SSH slave, so that "unreachable" is real: the sshd is stopped and its
 // connections cut.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -96,6 +96,14 @@ describe('--http-listen: health, readiness and metrics', () => {
     const since = sample(after, 'gsyncd_seconds_since_last_sync');
     assert.ok(since !== undefined && since >= 0 && since < 600, `seconds since the last sync: ${String(since)}`);
     assert.equal(sample(after, 'gsyncd_failed_paths'), 0);
+    // A rename replayed on the slave is an entry operation, counted by result.
+    renameSync(path.join(layout.master, 'new.txt'), path.join(layout.master, 'renamed.txt'));
+    await waitForMirror(layout.master, layout.slave, 30_000);
+    await pollUntil(
+      async () => ((sample((await get(address, '/metrics')).body, 'gsyncd_entry_ops_total', { op: 'rename', result: 'done' }) ?? 0) >= 1 ? true : undefined),
+      () => 'gsyncd_entry_ops_total{op="rename",result="done"} to count the rename',
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     // The root's own times may follow the file in a batch of their own: pending drains to 0.
     await pollUntil(async () => (sample((await get(address, '/metrics')).body, 'gsyncd_pending') === 0 ? true : undefined), () => 'gsyncd_pending 0', {
       timeoutMs: 30_000,
