@@ -4,6 +4,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { envSettings, layer, toOptions, type Options } from '../config/options.js';
 import type { ConfigFile, Settings } from '../config/file.js';
@@ -238,6 +239,8 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     runRsync,
     ssh,
     link,
+    // Beside cli/ in dist/src and in dist/bundle (scripts/bundle.ts) alike.
+    rshJoin: link ? fileURLToPath(new URL('../transport/rsh-join.js', import.meta.url)) : undefined,
     sessionDir,
     saved: o.once ? undefined : new SavedState(sessionDir),
     progressTty: o.logFile === undefined && process.stderr.isTTY ? process.stderr : undefined,

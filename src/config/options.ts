@@ -47,6 +47,8 @@ export interface Options {
   readonly verify: 'all' | 'sample' | 'off';
   readonly verifyChecksum: boolean;
   readonly watcher: WatcherKind;
+  /** How batches reach a remote slave's rsync: over the slave channel, or a new ssh session each. */
+  readonly rsyncTransport: 'channel' | 'ssh';
   readonly pollInterval: number;
   readonly logFile: string | undefined;
   readonly logLevel: LogLevel;
@@ -152,6 +154,7 @@ export function toOptions(s: Settings): Options {
     verify: must(str(s, 'verify'), 'verify') as 'all' | 'sample' | 'off',
     verifyChecksum: bool(s, 'verify-checksum'),
     watcher: must(str(s, 'watcher'), 'watcher') as WatcherKind,
+    rsyncTransport: must(str(s, 'rsync-transport'), 'rsync-transport') as 'channel' | 'ssh',
     pollInterval: must(num(s, 'poll-interval'), 'poll-interval'),
     logFile: str(s, 'log-file'),
     logLevel: must(str(s, 'log-level'), 'log-level') as LogLevel,

@@ -61,6 +61,8 @@ export const TUNABLES: readonly Tunable[] = [
     help: "gsyncd on the slave host, or 'none' for a slave with rsync only" },
 
   // rsync.
+  { name: 'rsync-transport', type: 'choice', default: 'channel', choices: ['channel', 'ssh'], arg: 'HOW',
+    help: "how batches reach a remote slave's rsync: channel (default: the slave gsyncd starts rsync --server itself and carries its stream over the session's one channel, no remote shell per batch) or ssh (a new session on the shared connection per run, through the remote user's shell)" },
   { name: 'rsync-command', type: 'string', default: 'rsync', arg: 'PATH', help: 'the local rsync program' },
   { name: 'rsync-path', type: 'string', default: undefined, arg: 'PATH', help: "rsync --rsync-path: the program to run on the slave host" },
   { name: 'rsync-options', type: 'string', default: '', arg: "'ARGS'",

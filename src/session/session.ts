@@ -35,6 +35,7 @@ import { SessionQueue } from './queue.js';
 import { Reconnector } from './reconnector.js';
 import { Renames } from './renames.js';
 import { replayTarget } from './replay-op.js';
+import { RshServer } from '../transport/rsh-server.js';
 import { sessionMarker } from './saved-state.js';
 import { Snapshots } from './snapshots.js';
 
@@ -66,6 +67,9 @@ export class Session {
   private readonly crawls: Crawls;
   /** The plan; a host::NAME slave learns its root in the handshake. */
   private plan: RsyncPlan;
+  /** Batches' plan when their rsync goes through the slave channel (issue 14). */
+  private batchPlan: RsyncPlan | undefined;
+  private rshServer: RshServer | undefined;
   /** Batches may go (the initial sync is over); a pause holds them back meanwhile. */
   private sending = false;
   private timers: NodeJS.Timeout[] = [];
@@ -186,7 +190,7 @@ export class Session {
       status,
       metrics: p.metrics,
       runRsync: p.runRsync,
-      plan: () => this.plan,
+      plan: () => this.batchPlan ?? this.plan,
       slaveRoot,
       queue,
       failures: this.failures,
@@ -281,6 +285,7 @@ export class Session {
         if (p.link && !this.stopRequested()) {
           const hello = await p.link.connectFirst();
           if (p.slave.kind === 'volume') this.plan = { ...this.plan, dest: `${p.ssh?.destination ?? ''}:${hello.root}/` };
+          await this.streamBatches(hello.streams === true);
         }
       } catch (e) {
         await watching?.catch(() => undefined);
@@ -330,6 +335,21 @@ export class Session {
     return this.life.readiness(this.connection?.alive() ?? true);
   }
 
+  /**
+   * Batches' rsync through the slave channel, when the slave runs it (its hello says so),
+   * --rsync-transport is channel, and nothing asks for the remote shell itself (a
+   * --rsync-path, or --rsync-options the slave's check would refuse).
+   */
+  private async streamBatches(offered: boolean): Promise<void> {
+    const { p } = this;
+    const o = p.options;
+    if (!offered || p.rshJoin === undefined || o.rsyncTransport !== 'channel' || o.rsyncPath !== undefined || this.plan.extra.length > 0) return;
+    const link = p.link;
+    this.rshServer = await RshServer.open(() => link?.current());
+    this.batchPlan = { ...this.plan, rsh: this.rshServer.rsh(p.rshJoin) };
+    p.logger.debug('batches go through the slave channel', { socket: this.rshServer.socketPath });
+  }
+
   /** Stop watching, drain within the bound, save state, close the connection (invariant 7). */
   private async finish(code: ExitCode): Promise<ExitCode> {
     const { logger, options } = this.p;
@@ -355,6 +375,7 @@ export class Session {
     for (const s of this.steps.takeAll()) for (const e of withoutRename({ path: s.origin.to, kind: 'rename', from: s.origin.from })) this.changes.add(e.path, e.kind !== 'delete', Date.now(), s.origin_ms);
     if (saveFinal) await this.snapshots?.saveFinal(() => this.changes.snapshot());
     await this.p.link?.close().catch(() => undefined);
+    await this.rshServer?.close().catch(() => undefined);
     await this.p.ssh?.close().catch(() => undefined);
     this.queue.showPending();
     await this.life.fire({ type: code === ExitCode.ok ? 'stopped' : 'failed' });

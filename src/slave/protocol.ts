@@ -50,6 +50,8 @@ export interface HelloReply {
   readonly empty: boolean;
   /** The entry operations this slave replays (absent: an older slave, which replays none). */
   readonly entry_ops?: readonly EntryOp['op'][];
+  /** Whether this slave runs `rsync --server` itself over the channel (rsync streams). */
+  readonly streams?: boolean;
 }
 
 export interface ErrorReply {
@@ -58,8 +60,30 @@ export interface ErrorReply {
   readonly id?: number;
 }
 
+/**
+ * An rsync run carried over the channel (stream `stream`, a fresh id): the master asks the
+ * slave to start `rsync --server` with `words` (checked as the forced command checks them),
+ * then both ends send its bytes as `data` (base64), grant room for more with `credit`
+ * (each end has at most STREAM_WINDOW bytes unacknowledged), and say `eof`. The slave
+ * sends rsync's stderr as `stderr` and ends with `exit`; the master may `kill` it.
+ */
+export type StreamMessage =
+  | { readonly type: 'rsync'; readonly stream: number; readonly words: readonly string[] }
+  | { readonly type: 'data'; readonly stream: number; readonly b64: string }
+  | { readonly type: 'stderr'; readonly stream: number; readonly b64: string }
+  | { readonly type: 'eof'; readonly stream: number }
+  | { readonly type: 'credit'; readonly stream: number; readonly bytes: number }
+  | { readonly type: 'kill'; readonly stream: number }
+  | { readonly type: 'exit'; readonly stream: number; readonly code: number; readonly reason?: string };
+
+/** Bytes each end of a stream may send before the other has taken them. */
+export const STREAM_WINDOW = 4 * 1024 * 1024;
+/** The largest piece of a stream in one message. */
+export const STREAM_CHUNK = 128 * 1024;
+
 export type Request =
   | HelloRequest
+  | StreamMessage
   | { readonly type: 'ping'; readonly id: number }
   | { readonly type: 'stat'; readonly id: number; readonly keys: readonly string[]; readonly checksum: boolean }
   | { readonly type: 'list'; readonly id: number; readonly checksum: boolean; readonly count: number }
@@ -68,6 +92,7 @@ export type Request =
 
 export type Reply =
   | HelloReply
+  | StreamMessage
   | ErrorReply
   | { readonly type: 'pong'; readonly id: number }
   | { readonly type: 'stat'; readonly id: number; readonly reports: readonly unknown[] }
@@ -114,6 +139,30 @@ export function decodeRequest(line: string): Request | undefined {
       if (v['op'] === 'link' && target !== undefined && at !== undefined) return { type: 'entry', id, op: 'link', target, path: at };
       return undefined;
     }
+    default:
+      return decodeStream(v);
+  }
+}
+
+/** A stream message, checked field by field; undefined for anything else. */
+export function decodeStream(v: Record<string, unknown>): StreamMessage | undefined {
+  const stream = v['stream'];
+  if (typeof stream !== 'number' || !Number.isInteger(stream) || stream < 0) return undefined;
+  switch (v['type']) {
+    case 'rsync': {
+      const words = v['words'];
+      return Array.isArray(words) && words.every((w) => typeof w === 'string') ? { type: 'rsync', stream, words: words } : undefined;
+    }
+    case 'data':
+    case 'stderr':
+      return typeof v['b64'] === 'string' ? { type: v['type'], stream, b64: v['b64'] } : undefined;
+    case 'eof':
+    case 'kill':
+      return { type: v['type'], stream };
+    case 'credit':
+      return typeof v['bytes'] === 'number' && v['bytes'] >= 0 ? { type: 'credit', stream, bytes: v['bytes'] } : undefined;
+    case 'exit':
+      return typeof v['code'] === 'number' ? { type: 'exit', stream, code: v['code'], ...(typeof v['reason'] === 'string' ? { reason: v['reason'] } : {}) } : undefined;
     default:
       return undefined;
   }

@@ -1,7 +1,8 @@
 /**
  * `gsyncd slave`'s side of the channel: answer the handshake, keepalives, and questions
  * about what arrived, and replay the entry operations the master asks for, checked against
- * the root (entry-ops.ts). Data is written by rsync alone.
+ * the root (entry-ops.ts), and run the master's rsync streams (rsync-streams.ts). Data is
+ * written by rsync alone.
  */
 import { createInterface } from 'node:readline';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { applyEntryOp, ENTRY_OPS } from './entry-ops.js';
 import { rootFacts, rsyncVersion } from './facts.js';
 import { insideRoots } from './inside-roots.js';
 import { PROTOCOL_VERSION, decodeRequest, encodeLine, type HelloRequest, type Reply } from './protocol.js';
+import { SlaveStreams } from './rsync-streams.js';
 
 /** How the slave looks at its tree for the master's questions (the verify module). */
 export interface TreeInspector {
@@ -65,6 +67,7 @@ export async function serveSlave(o: SlaveServerOptions): Promise<ServeResult> {
   /** Listings in progress, one page at a time. */
   const walks = new Map<number, AsyncIterator<unknown>>();
   let timeoutSeconds = o.timeoutSeconds;
+  const streams = new SlaveStreams({ send, root: () => root, roots: o.roots, rsyncCommand: o.rsyncCommand, logger: o.logger });
   let timer: NodeJS.Timeout | undefined;
   const silence = { timedOut: false };
   const arm = (): void => {
@@ -116,6 +119,7 @@ export async function serveSlave(o: SlaveServerOptions): Promise<ServeResult> {
             free_bytes: facts.freeBytes,
             empty: facts.empty,
             entry_ops: ENTRY_OPS,
+            streams: true,
           });
           o.logger.info('master connected', { root, master_version: req.version });
           break;
@@ -138,6 +142,16 @@ export async function serveSlave(o: SlaveServerOptions): Promise<ServeResult> {
           send({ type: 'entry', id, ...r });
           break;
         }
+        case 'rsync':
+        case 'data':
+        case 'stderr':
+        case 'eof':
+        case 'credit':
+        case 'kill':
+        case 'exit':
+          // In order: a stream's bytes follow the request that starts it.
+          await streams.handle(req);
+          break;
         case 'list':
         case 'more':
           try {
@@ -168,6 +182,7 @@ export async function serveSlave(o: SlaveServerOptions): Promise<ServeResult> {
     }
   } finally {
     if (timer) clearTimeout(timer);
+    streams.closeAll();
   }
   return silence.timedOut ? { code: 1, reason: `no word from the master for ${timeoutSeconds} s` } : { code: 0 };
 }

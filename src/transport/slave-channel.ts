@@ -5,7 +5,7 @@
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { dieWithParent } from '../sync/no-orphans.js';
-import { PROTOCOL_VERSION, decodeReply, encodeLine, type HelloReply, type HelloRequest, type Reply, type Request } from '../slave/protocol.js';
+import { PROTOCOL_VERSION, decodeReply, encodeLine, type HelloReply, type HelloRequest, type Reply, type Request, type StreamMessage } from '../slave/protocol.js';
 
 /** Why a channel could not be opened, as data: the session words it for people. */
 export type ChannelFailure =
@@ -44,6 +44,8 @@ export class SlaveChannel {
   private pinger: NodeJS.Timeout | undefined;
   private lastReply = Date.now();
   private lostHandlers: ((reason: string) => void)[] = [];
+  /** rsync streams carried over the channel, by stream id (rsh-server.ts). */
+  private readonly streams = new Map<number, (m: StreamMessage) => void>();
 
   constructor(private readonly o: ChannelOptions) {}
 
@@ -119,6 +121,22 @@ export class SlaveChannel {
     return p;
   }
 
+  /** Sends a stream's message; false when the channel is closed. */
+  sendStream(m: StreamMessage): boolean {
+    if (!this.isOpen()) return false;
+    this.child?.stdin?.write(encodeLine(m));
+    return true;
+  }
+
+  /** Routes the slave's messages for `stream` to `handler` until the stream ends. */
+  onStream(stream: number, handler: (m: StreamMessage) => void): void {
+    this.streams.set(stream, handler);
+  }
+
+  endStream(stream: number): void {
+    this.streams.delete(stream);
+  }
+
   /** The slave's whole tree, a page at a time: memory stays bounded on both sides. */
   async *list(checksum: boolean, page = 1000): AsyncGenerator {
     const id = this.newId();
@@ -145,6 +163,8 @@ export class SlaveChannel {
     }
     for (const p of this.pending.values()) p.reject(new ChannelError({ kind: 'ssh', detail: 'channel closed' }));
     this.pending.clear();
+    for (const [stream, h] of [...this.streams]) h({ type: 'exit', stream, code: 255, reason: 'the slave channel was closed' });
+    this.streams.clear();
   }
 
   private startPings(): void {
@@ -164,6 +184,10 @@ export class SlaveChannel {
     this.lastReply = Date.now();
     const reply = decodeReply(line);
     if (!reply) return;
+    if ('stream' in reply) {
+      this.streams.get(reply.stream)?.(reply);
+      return;
+    }
     const id = 'id' in reply && typeof reply.id === 'number' ? reply.id : 0;
     const p = this.pending.get(id);
     if (!p) return;
@@ -186,6 +210,9 @@ export class SlaveChannel {
     if (this.pinger) clearInterval(this.pinger);
     for (const p of this.pending.values()) p.reject(new ChannelError(f));
     this.pending.clear();
+    // A stream cut with its channel ends as ssh's own failure would: status 255.
+    for (const [stream, h] of [...this.streams]) h({ type: 'exit', stream, code: 255, reason: `the slave channel was lost: ${f.detail}` });
+    this.streams.clear();
     if (wasOpen) for (const h of this.lostHandlers) h(f.detail);
   }
 }

@@ -38,6 +38,7 @@ const BUILT_IN: Options = {
   retryAttempts: 6,
   retryMaxDelay: 60,
   watcher: 'inotify',
+  rsyncTransport: 'channel',
   pollInterval: 5,
   logFile: undefined,
   logLevel: 'INFO',
