@@ -73,22 +73,31 @@ export class SlaveStreams {
     this.o.send({ type: 'exit', stream, code: 3, reason: `gsyncd slave refused: ${reason}` });
   }
 
-  private async start(stream: number, words: readonly string[]): Promise<void> {
+  /** The checked options and destination of a request, or why it is refused. */
+  private async checked(words: readonly string[]): Promise<{ options: readonly string[]; dest: string } | { reason: string }> {
     const root = this.o.root();
-    if (root === undefined) { this.refuse(stream, 'no root yet'); return; }
+    if (root === undefined) return { reason: 'no root yet' };
     const check = checkRsyncServer(words);
-    if (!check.ok) { this.refuse(stream, check.reason); return; }
-    const roots = [root, ...this.o.roots];
+    if (!check.ok) return { reason: check.reason };
     let dest = path.resolve(root, check.dest);
-    for (const r of roots) {
+    for (const r of [root, ...this.o.roots]) {
       const inside = await insideRoots(dest, [r]);
-      if (inside === undefined) { this.refuse(stream, `destination ${check.dest} is outside the root ${r}`); return; }
+      if (inside === undefined) return { reason: `destination ${check.dest} is outside the root ${r}` };
       dest = inside;
     }
     // rsync's own idea of "dest/" (contents into) must survive the resolution.
-    if (check.dest.endsWith('/') && !dest.endsWith('/')) dest = `${dest}/`;
+    return { options: check.options, dest: check.dest.endsWith('/') && !dest.endsWith('/') ? `${dest}/` : dest };
+  }
+
+  private async start(stream: number, words: readonly string[]): Promise<void> {
+    const check = await this.checked(words);
+    if ('reason' in check) {
+      this.refuse(stream, check.reason);
+      return;
+    }
+    const { options, dest } = check;
     const [program = 'rsync', ...pre] = splitWords(this.o.rsyncCommand);
-    const child = spawn(...dieWithParent(program, [...pre, '--server', ...check.options, '.', dest]), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(...dieWithParent(program, [...pre, '--server', ...options, '.', dest]), { stdio: ['pipe', 'pipe', 'pipe'] });
     const out = new Outflow(child.stdout, (chunk) => {
       this.o.send({ type: 'data', stream, b64: chunk.toString('base64') });
     });

@@ -71,9 +71,11 @@ function serve(sock: Socket, channel: SlaveChannel | undefined): void {
     } catch {
       words = undefined;
     }
-    if (!Array.isArray(words) || !words.every((w) => typeof w === 'string')) { finish(sock, 255, 'gsyncd: a malformed rsync stream request\n'); return; }
-    if (channel === undefined || !channel.isOpen()) { finish(sock, 255, 'gsyncd: the slave channel is down\n'); return; }
-    start(sock, channel, words);
+    if (!Array.isArray(words) || !words.every((w) => typeof w === 'string')) {
+      finish(sock, 255, 'gsyncd: a malformed rsync stream request\n');
+    } else if (channel === undefined || !channel.isOpen()) {
+      finish(sock, 255, 'gsyncd: the slave channel is down\n');
+    } else start(sock, channel, words);
   };
   sock.on('data', onHeader);
   sock.on('error', () => undefined);
