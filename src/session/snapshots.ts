@@ -155,7 +155,16 @@ export class Snapshots {
   async sentAndGone(): Promise<string[] | undefined> {
     if (this.sentSince.overflowed) return undefined;
     const gone: string[] = [];
-    for (const p of this.sentSince.listed()) if (p !== '' && (await this.stat(p)) === undefined) gone.push(p);
+    // A Full Crawl journals every path of the tree: look at them 64 at a time, not one by one
+    // (100k paths took 4.6 s of a restart in sequence).
+    const listed = this.sentSince.listed().filter((p) => p !== '');
+    for (let i = 0; i < listed.length; i += 64) {
+      const some = listed.slice(i, i + 64);
+      const stats = await Promise.all(some.map((p) => this.stat(p)));
+      some.forEach((p, j) => {
+        if (stats[j] === undefined) gone.push(p);
+      });
+    }
     return gone;
   }
 
