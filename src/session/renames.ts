@@ -34,9 +34,13 @@ export function notReplayed(m: Move, o: { options: Options; matcher: Matcher; ch
     if (p.includes('\uFFFD')) return 'a name not valid UTF-8';
     if (o.matcher.mergeFileNames.has(p.slice(p.lastIndexOf('/') + 1))) return 'a filter file';
     if (o.matcher.verdictUntyped(p) !== 'include') return 'filtered';
-    // A queued resync of the subtree sends it whole anyway.
-    if (o.changes.covers(p)) return 'its subtree is queued whole';
   }
+  // A directory above the old name queued whole: what the slave holds there may lag, and
+  // nothing queued names the entry to send it again. The entry's own queued changes move
+  // with it (a new directory's content goes after the rename, to the new name).
+  if (o.changes.coveredAbove(m.from)) return 'a directory above it is queued whole';
+  // Above the new name: that run sends it whole anyway.
+  if (o.changes.covers(m.to)) return 'its new place is queued whole';
   return undefined;
 }
 

@@ -96,6 +96,11 @@ describe('--http-listen: health, readiness and metrics', () => {
     const since = sample(after, 'gsyncd_seconds_since_last_sync');
     assert.ok(since !== undefined && since >= 0 && since < 600, `seconds since the last sync: ${String(since)}`);
     assert.equal(sample(after, 'gsyncd_failed_paths'), 0);
+    // The root's own times may follow the file in a batch of their own: pending drains to 0.
+    await pollUntil(async () => (sample((await get(address, '/metrics')).body, 'gsyncd_pending') === 0 ? true : undefined), () => 'gsyncd_pending 0', {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
     // A rename replayed on the slave is an entry operation, counted by result.
     renameSync(path.join(layout.master, 'new.txt'), path.join(layout.master, 'renamed.txt'));
     await waitForMirror(layout.master, layout.slave, 30_000);
@@ -104,11 +109,6 @@ describe('--http-listen: health, readiness and metrics', () => {
       () => 'gsyncd_entry_ops_total{op="rename",result="done"} to count the rename',
       { timeoutMs: 30_000, intervalMs: 250 },
     );
-    // The root's own times may follow the file in a batch of their own: pending drains to 0.
-    await pollUntil(async () => (sample((await get(address, '/metrics')).body, 'gsyncd_pending') === 0 ? true : undefined), () => 'gsyncd_pending 0', {
-      timeoutMs: 30_000,
-      intervalMs: 250,
-    });
 
     // The slave host goes down: its sshd and every connection to it.
     await sshd.stop();
