@@ -27,15 +27,3 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-// The remote-shell stand-in of rsync runs through the slave channel: a program of its own,
-// started by rsync for every batch, beside the CLI as in dist/src (cli/ and transport/).
-await build({
-  entryPoints: ['dist/src/transport/rsh-join.js'],
-  outfile: 'dist/bundle/transport/rsh-join.js',
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  legalComments: 'none',
-  logLevel: 'warning',
-});

@@ -4,7 +4,6 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { envSettings, layer, toOptions, type Options } from '../config/options.js';
 import type { ConfigFile, Settings } from '../config/file.js';
@@ -28,6 +27,13 @@ import { createChangeSource } from '../watch/create.js';
 import { addTunableOptions, flagSettings, type FilterCollector } from './flags.js';
 import { chooseConfig, loadConfig, loadSessionConfig } from './config-source.js';
 import { checkMaster, checkOnPath, checkSlave, checkTool, readFilterFiles, resolveMasterVolume } from './prepare.js';
+
+/** Whether perl is on the PATH (the stand-in of rsync runs through the slave channel). */
+const hasPerl = (): Promise<boolean> =>
+  checkOnPath('perl', 'perl-base', '', process.env).then(
+    () => true,
+    () => false,
+  );
 import { SESSION_NAME, defaultSessionName, defaultStateDir } from './state-dir.js';
 import { VERSION } from './version.js';
 import { parseCommand } from './parse-command.js';
@@ -239,8 +245,8 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     runRsync,
     ssh,
     link,
-    // Beside cli/ in dist/src and in dist/bundle (scripts/bundle.ts) alike.
-    rshJoin: link ? fileURLToPath(new URL('../transport/rsh-join.js', import.meta.url)) : undefined,
+    // The stand-in is a perl program; without perl, batches open ssh sessions as before.
+    rshJoin: link !== undefined && o.rsyncTransport === 'channel' && (await hasPerl()),
     sessionDir,
     saved: o.once ? undefined : new SavedState(sessionDir),
     progressTty: o.logFile === undefined && process.stderr.isTTY ? process.stderr : undefined,

@@ -34,8 +34,8 @@ export interface SessionParts {
   readonly saved: SavedState | undefined;
   /** A terminal for the Full Crawl's progress line, when the log goes to that terminal too. */
   readonly progressTty?: NodeJS.WriteStream | undefined;
-  /** The remote-shell stand-in that joins rsync runs to the slave channel (rsh-join.js); undefined: runs use ssh. */
-  readonly rshJoin?: string | undefined;
+  /** Batches' rsync may go through the slave channel: perl runs its stand-in (rsh-join.ts). */
+  readonly rshJoin?: boolean;
   /** Prometheus metrics, with --http-listen. */
   readonly metrics?: SessionMetrics | undefined;
 }

@@ -343,10 +343,10 @@ export class Session {
   private async streamBatches(offered: boolean): Promise<void> {
     const { p } = this;
     const o = p.options;
-    if (!offered || p.rshJoin === undefined || o.rsyncTransport !== 'channel' || o.rsyncPath !== undefined || this.plan.extra.length > 0) return;
+    if (!offered || !p.rshJoin || o.rsyncTransport !== 'channel' || o.rsyncPath !== undefined || this.plan.extra.length > 0) return;
     const link = p.link;
     this.rshServer = await RshServer.open(() => link?.current());
-    this.batchPlan = { ...this.plan, rsh: this.rshServer.rsh(p.rshJoin) };
+    this.batchPlan = { ...this.plan, rsh: this.rshServer.rsh() };
     p.logger.debug('batches go through the slave channel', { socket: this.rshServer.socketPath });
   }
 

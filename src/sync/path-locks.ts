@@ -26,6 +26,11 @@ export class PathLocks {
     return false;
   }
 
+  /** Whether a held path is `path` or lies inside it. */
+  holdsWithin(path: string): boolean {
+    return this.held.has(path) || this.ancestors.has(path);
+  }
+
   lock(paths: readonly string[]): void {
     for (const p of paths) {
       bump(this.held, p, 1);

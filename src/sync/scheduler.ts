@@ -46,8 +46,9 @@ export interface EntrySteps {
 
 export class Scheduler {
   private readonly locks = new PathLocks();
-  /** The paths of running batches alone (the data in flight). */
-  private readonly sending = new PathLocks();
+  /** The paths of running batches alone (the data in flight): sent whole, or by themselves. */
+  private readonly sendingWhole = new PathLocks();
+  private readonly sendingSelf = new PathLocks();
   private running = 0;
   private replaying = false;
   private paused = true;
@@ -71,7 +72,8 @@ export class Scheduler {
 
   /** Whether a running batch sends `path`, something in it or above it. */
   inFlight(path: string): boolean {
-    return this.sending.overlaps(path);
+    // A directory sent by itself (its attributes) sends nothing below it.
+    return this.sendingWhole.overlaps(path) || this.sendingSelf.holdsWithin(path);
   }
 
   pause(): void {
@@ -141,8 +143,11 @@ export class Scheduler {
 
   private start(entries: readonly Entry[]): void {
     const paths = entries.map((e) => e.path);
+    const whole = entries.filter((e) => e.recursive).map((e) => e.path);
+    const self = entries.filter((e) => !e.recursive).map((e) => e.path);
     this.locks.lock(paths);
-    this.sending.lock(paths);
+    this.sendingWhole.lock(whole);
+    this.sendingSelf.lock(self);
     this.running++;
     void this.handle(entries)
       .catch((e: unknown) => {
@@ -151,7 +156,8 @@ export class Scheduler {
       })
       .finally(() => {
         this.locks.unlock(paths);
-        this.sending.unlock(paths);
+        this.sendingWhole.unlock(whole);
+        this.sendingSelf.unlock(self);
         this.running--;
         this.ended();
       });

@@ -1,17 +1,19 @@
 /**
- * The session's end of rsync streams (issue 14): a socket in a private directory where
- * each rsync run's remote-shell stand-in (rsh-join.ts) connects. The stream goes to the
+ * The session's end of rsync streams (issue 14): a socket in a private directory (0700,
+ * beside the stand-in's script) where each rsync run's remote-shell stand-in (rsh-join.ts)
+ * connects. The stream goes to the
  * running slave gsyncd over the slave channel, which checks and runs `rsync --server`
  * there: a batch starts no SSH session and no remote login shell. Flow control both ways
  * (stream-window.ts); a channel that is down ends the run with status 255, as a failed ssh
  * would, and the batch is retried as after any connection loss.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { StreamMessage } from '../slave/protocol.js';
 import { FRAME, frame } from './rsh-frames.js';
+import { RSH_JOIN_PERL } from './rsh-join.js';
 import type { SlaveChannel } from './slave-channel.js';
 import { inflow, Outflow } from './stream-window.js';
 
@@ -23,12 +25,15 @@ export class RshServer {
     private readonly server: Server,
     private readonly dir: string,
     readonly socketPath: string,
+    private readonly script: string,
   ) {}
 
   /** Listens in a fresh private directory (a socket path is short: 108 bytes). */
   static async open(channel: () => SlaveChannel | undefined): Promise<RshServer> {
     const dir = await mkdtemp(path.join(tmpdir(), 'gsyncd-rsh-'));
     const socketPath = path.join(dir, 's');
+    const script = path.join(dir, 'rsh-join.pl');
+    await writeFile(script, RSH_JOIN_PERL, { mode: 0o600 });
     const server = createServer({ allowHalfOpen: true }, (sock) => {
       serve(sock, channel());
     });
@@ -38,12 +43,12 @@ export class RshServer {
         resolve();
       });
     });
-    return new RshServer(server, dir, socketPath);
+    return new RshServer(server, dir, socketPath, script);
   }
 
-  /** rsync's `-e` for a run through the channel: node, the stand-in, this socket. */
-  rsh(joinScript: string): string {
-    return [process.execPath, joinScript, this.socketPath].map(rshWord).join(' ');
+  /** rsync's `-e` for a run through the channel: perl, the stand-in, this socket. */
+  rsh(): string {
+    return ['perl', this.script, this.socketPath].map(rshWord).join(' ');
   }
 
   async close(): Promise<void> {
