@@ -190,7 +190,7 @@ export class Session {
       status,
       metrics: p.metrics,
       runRsync: p.runRsync,
-      plan: () => this.batchPlan ?? this.plan,
+      plan: () => this.currentBatchPlan(),
       slaveRoot,
       queue,
       failures: this.failures,
@@ -348,6 +348,15 @@ export class Session {
     this.rshServer = await RshServer.open(() => link?.current());
     this.batchPlan = { ...this.plan, rsh: this.rshServer.rsh() };
     p.logger.debug('batches go through the slave channel', { socket: this.rshServer.socketPath });
+  }
+
+  /**
+   * While the slave channel is down (being reopened), batches open ssh sessions as they did
+   * before it: a run through a channel that is not there would fail at once, batch after
+   * batch, and read as connection losses.
+   */
+  private currentBatchPlan(): RsyncPlan {
+    return this.batchPlan !== undefined && this.p.link?.current() !== undefined ? this.batchPlan : this.plan;
   }
 
   /** Stop watching, drain within the bound, save state, close the connection (invariant 7). */
