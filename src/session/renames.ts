@@ -35,10 +35,10 @@ export function notReplayed(m: Move, o: { options: Options; matcher: Matcher; ch
     if (o.matcher.mergeFileNames.has(p.slice(p.lastIndexOf('/') + 1))) return 'a filter file';
     if (o.matcher.verdictUntyped(p) !== 'include') return 'filtered';
   }
-  // A directory above the old name queued whole: what the slave holds there may lag, and
-  // nothing queued names the entry to send it again. The entry's own queued changes move
-  // with it (a new directory's content goes after the rename, to the new name).
-  if (o.changes.coveredAbove(m.from)) return 'a directory above it is queued whole';
+  // Queued whole, itself or a directory above it: new and not sent yet (a create is queued
+  // whole), or what the slave holds there may lag and nothing queued names the entry to
+  // send it again. A round trip to the slave would only come back with a fallback.
+  if (o.changes.covers(m.from)) return 'it is queued whole';
   // Above the new name: that run sends it whole anyway.
   if (o.changes.covers(m.to)) return 'its new place is queued whole';
   return undefined;

@@ -149,11 +149,6 @@ export class ChangeSet {
   /** Whether a queued recursive entry stands for `path` (it or an ancestor). */
   covers(path: string): boolean {
     if (this.entries.get(path)?.recursive === true) return true;
-    return this.coveredAbove(path);
-  }
-
-  /** Whether a queued recursive entry of an ancestor stands for `path`. */
-  coveredAbove(path: string): boolean {
     return this.coveringAncestor(path) !== undefined;
   }
 

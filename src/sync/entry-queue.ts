@@ -2,8 +2,9 @@
  * Renames waiting to be replayed on the slave, in the order they were made. Pure.
  *
  * A step never overtakes data in flight on its paths (the scheduler takes steps only while
- * no running batch holds them), and data never overtakes a step queued before it: a change
- * queued under a step's path waits until the step is done (`blocks`). A change queued
+ * no running batch holds them, something inside them or above them), and data never
+ * overtakes a step queued before it: a change queued on a step's path, inside it or above
+ * it waits until the step is done (`blocks`). A change queued
  * before the rename was moved to the new name (ChangeSet.retarget), so it goes after.
  */
 import { isWithin } from './paths.js';
@@ -34,9 +35,13 @@ export class EntryQueue {
     }
   }
 
-  /** Whether a change on `path` must wait for a queued step. */
+  /**
+   * Whether a change on `path` must wait for a queued step: one on the step's paths, inside
+   * them or above them. A sibling need not: its run sets the directory's times, and a
+   * rename's parents have their times sent after it anyway.
+   */
   blocks(path: string): boolean {
-    return this.steps.length > 0 && this.held.conflicts(path);
+    return this.steps.length > 0 && this.held.overlaps(path);
   }
 
   /** The earliest origin of a queued step, or undefined when none is queued. */

@@ -120,7 +120,9 @@ export class Scheduler {
   private replay(): void {
     const s = this.steps;
     if (this.replaying || s === undefined || s.queue.size === 0) return;
-    const steps = s.queue.take((p) => this.locks.conflicts(p));
+    // Not held back by batches in the same directory (see EntryQueue.blocks): under a steady
+    // stream of changes there, renames would wait for a gap that never comes.
+    const steps = s.queue.take((p) => this.locks.overlaps(p));
     if (steps.length === 0) return;
     const paths = steps.flatMap((step) => [step.from, step.to]);
     this.locks.lock(paths);
