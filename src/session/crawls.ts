@@ -55,6 +55,7 @@ export class Crawls {
   private tentative: CrawlDecision | undefined;
   /** A History Crawl's comparison with the snapshot, begun as soon as the watch was in place. */
   private scan: { readonly changes: Promise<ChangeEvent[]>; readonly halt: AbortController } | undefined;
+  private endingHistory = false;
 
   constructor(private readonly d: CrawlsDeps) {}
 
@@ -157,9 +158,15 @@ export class Crawls {
 
   /** Every second while live: the History Crawl ends once what it queued is sent. */
   async endHistoryIfDone(idle: boolean): Promise<void> {
-    if (this.d.life.phase() !== 'HistoryCrawl' || !idle) return;
-    this.d.p.logger.info('History Crawl finished', { session: this.d.p.name });
-    await this.enterChangelog();
+    // Asked from the tick and when the last batch ends: one of them moves on.
+    if (this.d.life.phase() !== 'HistoryCrawl' || !idle || this.endingHistory) return;
+    this.endingHistory = true;
+    try {
+      this.d.p.logger.info('History Crawl finished', { session: this.d.p.name });
+      await this.enterChangelog();
+    } finally {
+      this.endingHistory = false;
+    }
   }
 
   async enterChangelog(): Promise<void> {

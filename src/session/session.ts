@@ -93,6 +93,10 @@ export class Session {
         this.changes.requeue(entries, Date.now() + 5000, Date.now());
       },
       { queue: this.steps, run: (steps) => this.replayer.run(steps) },
+      // A History Crawl ends when its last batch does, not at the next tick.
+      () => {
+        if (this.changes.size === 0 && this.steps.size === 0) void this.crawls.endHistoryIfDone(true);
+      },
     );
     const kick = (): void => {
       this.scheduler.kick();

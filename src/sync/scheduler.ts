@@ -63,6 +63,8 @@ export class Scheduler {
     private readonly clock: Clock = realClock,
     private readonly onError: (e: unknown, entries: readonly Entry[]) => void = () => undefined,
     private readonly steps?: EntrySteps,
+    /** Told each time the last running batch or run of renames ends. */
+    private readonly onIdle?: () => void,
   ) {}
 
   /** Batches and runs of renames going on. */
@@ -135,12 +137,13 @@ export class Scheduler {
   }
 
   private ended(): void {
+    this.kick();
     if (this.active === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();
+      this.onIdle?.();
     }
-    this.kick();
   }
 
   private start(entries: readonly Entry[]): void {
