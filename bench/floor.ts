@@ -25,6 +25,8 @@ export interface FloorResult {
   readonly filesFromBurstWarm: Timed & { readonly files: number };
   readonly filesFromOneWarm: Timed;
   readonly filesFromOneCold: Timed;
+  /** One file to a local directory: the floor of issue 14's latency target (×2, + 50 ms). */
+  readonly filesFromOneLocal: Timed;
 }
 
 const timed = (runs: number[]): Timed => ({ median: median(runs), runs: runs.map((s) => Math.round(s * 1000) / 1000) });
@@ -111,6 +113,20 @@ export async function runFloor(
       (i % 2 === 0 ? oneWarm : oneCold).push(await filesFrom(i % 2 === 0 ? master.rsh : sshd.rsh, [file], `one-${i}`));
     }
 
+    // One local rsync of one file: what a change costs with no network and no ssh at all.
+    const local = join(opts.work, 'slave-floor-local');
+    mkdirSync(local);
+    const oneLocal: number[] = [];
+    for (let i = 0; i < opts.reps; i++) {
+      const rel = `${tree.dirs[(i * 31 + 3) % tree.dirs.length]!}/floor-local-${i}.txt`;
+      writeFileSync(join(tree.root, rel), `floor local ${i} ${randomUUID()}\n`);
+      added.push(rel);
+      const list = join(opts.work, `files-from-local-${i}`);
+      writeFileSync(list, `./${rel}\0`);
+      oneLocal.push((await runOk('rsync', ['-a', '--from0', `--files-from=${list}`, `${tree.root}/`, `${local}/`])).seconds);
+    }
+    rmSync(local, { recursive: true, force: true });
+
     const burstRuns: number[] = [];
     for (let i = 0; i < opts.reps; i++) {
       const burst = writeBurst(tree.root, planBurst(tree.shape, `floor${i}`, opts.burstFiles));
@@ -127,6 +143,7 @@ export async function runFloor(
       filesFromBurstWarm: { ...timed(burstRuns), files: opts.burstFiles },
       filesFromOneWarm: timed(oneWarm),
       filesFromOneCold: timed(oneCold),
+      filesFromOneLocal: timed(oneLocal),
     };
   } finally {
     await master.stop();

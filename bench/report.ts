@@ -74,6 +74,7 @@ export function computeRatios(r: BenchResults): Record<string, number | undefine
   if (r.floor !== undefined) {
     out['gsyncd/floor.burstAfterLastWrite'] = ratio(afterLastWrite(gsyncd), r.floor.filesFromBurstWarm.median);
     out['gsyncd/floor.latencyP50'] = ratio(gsyncd.latency?.p50, r.floor.filesFromOneWarm.median * 1000);
+    out['gsyncd/floor.latencyP50LocalPlus50ms'] = ratio(gsyncd.latency?.p50, r.floor.filesFromOneLocal.median * 1000 + 50);
     out['gsyncd/floor.startInSync'] = ratio(gsyncd.startInSync?.seconds, r.floor.cronNoChangeWarm.median);
     out['gsyncd/floor.restartChanges'] = ratio(gsyncd.restartChanges?.seconds, r.floor.cronChangesCold?.median);
   }
@@ -191,6 +192,7 @@ export function renderText(r: BenchResults): string {
           [`rsync --files-from, ${f.filesFromBurstWarm.files} new files, warm master`, fmt(f.filesFromBurstWarm.median, 's'), fmtRatio(ratio(g === undefined ? undefined : afterLastWrite(g), f.filesFromBurstWarm.median))],
           ['rsync --files-from, 1 file, warm master', fmt(f.filesFromOneWarm.median * 1000, 'ms'), fmtRatio(ratio(g?.latency?.p50, f.filesFromOneWarm.median * 1000))],
           ['rsync --files-from, 1 file, new connection', fmt(f.filesFromOneCold.median * 1000, 'ms'), ''],
+          ['rsync --files-from, 1 file, local (+ 50 ms)', fmt(f.filesFromOneLocal.median * 1000 + 50, 'ms'), fmtRatio(ratio(g?.latency?.p50, f.filesFromOneLocal.median * 1000 + 50))],
           ['cron rsync -a --delete, no change, warm master', fmt(f.cronNoChangeWarm.median, 's'), fmtRatio(ratio(g?.startInSync?.seconds, f.cronNoChangeWarm.median))],
           ['cron rsync -a --delete, no change, new connection', fmt(f.cronNoChangeCold.median, 's'), ''],
           ...(f.cronChangesCold === undefined
