@@ -8,7 +8,7 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { parseStepOptions, type StepOptions } from './step-options.js';
 import { gsyncdBin, gsyncdPeer, repoRoot } from './gsyncd.js';
 import { lsyncdPeer } from './lsyncd.js';
 import type { PeerSpec } from './peer.js';
@@ -26,37 +26,9 @@ const USAGE = `usage: node dist/bench/churn-npm.js [options]
   --keep            keep the work directory afterwards
   --verbose         echo the daemons' log lines and npm's output`;
 
-interface Options {
-  readonly work: string;
-  readonly only: readonly Name[];
-  readonly timeoutMs: number;
-  readonly keep: boolean;
-  readonly verbose: boolean;
-}
+type Options = StepOptions<Name>;
 
-function parse(argv: readonly string[]): Options | 'help' {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    options: {
-      work: { type: 'string' },
-      only: { type: 'string' },
-      timeout: { type: 'string' },
-      keep: { type: 'boolean' },
-      verbose: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help === true) return 'help';
-  const only = (values.only ?? 'gsyncd,lsyncd').split(',').map((s): Name => {
-    const name = NAMES.find((n) => n === s.trim());
-    if (name === undefined) throw new Error(`--only: unknown "${s}", expected some of ${NAMES.join(', ')}`);
-    return name;
-  });
-  const timeout = Number(values.timeout ?? 120);
-  if (!(timeout > 0)) throw new Error(`--timeout: expected a positive number of seconds, got "${values.timeout ?? ''}"`);
-  return { work: values.work ?? '/dev/shm', only: [...new Set(only)], timeoutMs: timeout * 1000, keep: values.keep ?? false, verbose: values.verbose ?? false };
-}
+const parse = (argv: readonly string[]): Options | 'help' => parseStepOptions(argv, NAMES, { only: 'gsyncd,lsyncd', timeoutS: 120 });
 
 const log = (msg: string): void => {
   console.error(`[churn ${new Date().toISOString().slice(11, 19)}] ${msg}`);

@@ -11,7 +11,7 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rea
 import { randomFillSync } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { parseStepOptions, type StepOptions } from './step-options.js';
 import { gsyncdBin, gsyncdPeer, parseBatch, repoRoot } from './gsyncd.js';
 import { lsyncdPeer } from './lsyncd.js';
 import type { PeerSpec } from './peer.js';
@@ -33,45 +33,11 @@ const USAGE = `usage: node dist/bench/rename.js [options]
   --keep            keep the work directory afterwards
   --verbose         echo the daemons' log lines`;
 
-interface Options {
-  readonly work: string;
-  readonly only: readonly Name[];
-  readonly local: boolean;
-  readonly timeoutMs: number;
-  readonly keep: boolean;
-  readonly verbose: boolean;
-}
+type Options = StepOptions<Name> & { readonly local: boolean };
 
 function parse(argv: readonly string[]): Options | 'help' {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    options: {
-      work: { type: 'string' },
-      only: { type: 'string' },
-      local: { type: 'boolean' },
-      timeout: { type: 'string' },
-      keep: { type: 'boolean' },
-      verbose: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help === true) return 'help';
-  const only = (values.only ?? NAMES.join(',')).split(',').map((s): Name => {
-    const name = NAMES.find((n) => n === s.trim());
-    if (name === undefined) throw new Error(`--only: unknown "${s}", expected some of ${NAMES.join(', ')}`);
-    return name;
-  });
-  const timeout = Number(values.timeout ?? 60);
-  if (!(timeout > 0)) throw new Error(`--timeout: expected a positive number of seconds, got "${values.timeout ?? ''}"`);
-  return {
-    work: values.work ?? '/dev/shm',
-    only: [...new Set(only)],
-    local: values.local ?? false,
-    timeoutMs: timeout * 1000,
-    keep: values.keep ?? false,
-    verbose: values.verbose ?? false,
-  };
+  const o = parseStepOptions(argv, NAMES, { only: NAMES.join(','), timeoutS: 60, flags: ['local'] });
+  return o === 'help' ? o : { ...o, local: o.flags.has('local') };
 }
 
 const log = (msg: string): void => {
