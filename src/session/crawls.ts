@@ -23,6 +23,7 @@ import type { MasterGuard } from './master-guard.js';
 import type { PauseGate } from './pause.js';
 import type { SessionParts } from './parts.js';
 import { ProgressReporter } from './progress.js';
+import { StepTimes } from './step-times.js';
 import type { SessionQueue } from './queue.js';
 import type { Marker } from './saved-state.js';
 import type { Reconnector } from './reconnector.js';
@@ -54,7 +55,7 @@ export class Crawls {
   /** The same from what this host alone shows (the slave not asked yet), for an early start. */
   private tentative: CrawlDecision | undefined;
   /** A History Crawl's comparison with the snapshot, begun as soon as the watch was in place. */
-  private scan: { readonly changes: Promise<ChangeEvent[]>; readonly halt: AbortController } | undefined;
+  private scan: { readonly changes: Promise<ChangeEvent[]>; readonly sentGone: Promise<string[] | undefined>; readonly halt: AbortController } | undefined;
   private endingHistory = false;
 
   constructor(private readonly d: CrawlsDeps) {}
@@ -89,9 +90,25 @@ export class Crawls {
     if (this.tentative?.kind !== 'history' || !saved || this.scan) return;
     const halt = new AbortController();
     const changes = changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames, halt.signal);
+    // The last run's journal and which of its paths are gone, beside the scan: a Full Crawl
+    // journals the whole tree, and looking at 100k paths took a second of a restart after it.
+    const sentGone = this.sentAndGone(this.tentative.marker);
     // Awaited by history(), or dropped by a Full Crawl: never a rejection left unhandled.
     changes.catch(() => undefined);
-    this.scan = { changes, halt };
+    sentGone.catch(() => undefined);
+    this.scan = { changes, sentGone, halt };
+  }
+
+  /**
+   * What the last run sent after the snapshot (its journal, then not sent again), and which
+   * of it is gone now: no comparison with the snapshot shows those gone, their deletes must
+   * still reach the slave. Undefined past the journal's bound: the whole tree is resent.
+   */
+  private async sentAndGone(marker: Marker): Promise<string[] | undefined> {
+    const snapshots = this.d.snapshots;
+    if (!snapshots) return [];
+    await snapshots.loadJournal(new Date(marker.snapshotAt));
+    return snapshots.sentAndGone();
   }
 
   /** A Full Crawl after all: the comparison under way stops, and is done with the snapshot. */
@@ -101,6 +118,9 @@ export class Crawls {
     if (!scan) return;
     scan.halt.abort();
     await scan.changes.catch(() => undefined);
+    // The last run's journal means nothing to a Full Crawl.
+    await scan.sentGone.catch(() => undefined);
+    this.d.snapshots?.sentSince.clear();
   }
 
   /**
@@ -237,15 +257,19 @@ export class Crawls {
     await this.d.life.fire({ type: 'history' });
     const started = performance.now();
     this.beginHistoryScan();
-    const changes = await (this.scan?.changes ?? changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames));
+    const steps = new StepTimes();
+    const scan = this.scan;
     this.scan = undefined;
-    // What the last run sent after the snapshot (its journal) is not sent again.
+    const changes = await (scan?.changes ?? changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames));
+    steps.mark('scan');
+    // Past the journal's bound what was sent and is gone is unknown: the whole tree is resent with --delete.
+    const sentGone = await (scan?.sentGone ?? this.sentAndGone(marker));
+    steps.mark('sent_and_gone');
     const snapshots = this.d.snapshots;
-    if (snapshots) await snapshots.loadJournal(new Date(marker.snapshotAt));
     const events = snapshots ? await snapshots.unsent(changes, { restart: true }) : changes;
-    // Sent after the snapshot and gone since: no comparison with the snapshot shows them.
-    // Past the journal's bound they are unknown: the whole tree is resent with --delete.
-    const sentGone = snapshots ? await snapshots.sentAndGone() : [];
+    steps.mark('unsent');
+    // The scan began when the watch was in place, well before this step when the slave is slow to answer.
+    p.logger.debug('History Crawl steps (waited for each)', steps.fields());
     const pending = await saved.pending();
     // Changed at some unknown time before now: as old as can be, for checkpoints.
     // Deletes (of old names), then the renames, made at once, then what is new (new names):

@@ -19,6 +19,12 @@ export interface SchedulerOptions {
   readonly jobs: number;
   readonly batchSize: number;
   readonly batchDelayMs: number;
+  /**
+   * Whether changes gather for --batch-delay while a batch runs (live, where more are coming).
+   * Not in a History Crawl: it queues all it knows at once, and waiting only delays the
+   * paths a first batch could not take (those its renames held) by that batch's time.
+   */
+  readonly gather?: () => boolean;
 }
 
 export interface Clock {
@@ -100,7 +106,7 @@ export class Scheduler {
     this.replay();
     const now = this.clock.now();
     while (this.running < this.o.jobs && this.changes.size > 0) {
-      if (this.running > 0) {
+      if (this.running > 0 && (this.o.gather?.() ?? true)) {
         const oldest = this.changes.oldestSince() ?? now;
         const dueAt = oldest + this.o.batchDelayMs;
         if (dueAt > now && this.changes.size < this.o.batchSize) {

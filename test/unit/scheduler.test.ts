@@ -143,6 +143,19 @@ describe('Scheduler', () => {
     assert.equal(r.scheduler.active, 2);
   });
 
+  it('does not gather while told not to (a History Crawl): what waits starts beside the running batch at once', () => {
+    let gather = false;
+    const r = rig({ batchDelayMs: 1000, gather: () => gather });
+    r.change('d1/a');
+    r.change('d2/b');
+    assert.deepEqual(r.batches.paths, [['d1/a'], ['d2/b']]);
+    gather = true;
+    r.change('d3/c');
+    assert.deepEqual(r.batches.paths, [['d1/a'], ['d2/b']], 'live again: gathers while batches run');
+    r.clock.advance(1000);
+    assert.deepEqual(r.batches.paths, [['d1/a'], ['d2/b'], ['d3/c']]);
+  });
+
   it('never starts a batch on a path that conflicts with a running one', async () => {
     const r = rig();
     r.change('d1/a');
