@@ -34,7 +34,9 @@ export async function loadConfig(choice: ConfigChoice): Promise<ConfigFile> {
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     if (!choice.explicit && code === 'ENOENT') return parseConfig('', choice.file);
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : code;
-    throw usageError(`${choice.via} ${choice.file}: cannot read config file: ${why}`);
+    // rsync users write -c for --checksum: here it takes the next word as a config file.
+    const hint = choice.via === '--config-file' && (code === 'EISDIR' || code === 'ENOENT') ? " (gsyncd's -c is --config-file; rsync's -c is --checksum here)" : '';
+    throw usageError(`${choice.via} ${choice.file}: cannot read config file: ${why}${hint}`);
   }
   const config = parseConfig(text, choice.file);
   if (config.problems.length > 0) {

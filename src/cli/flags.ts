@@ -8,6 +8,7 @@ import { parseValue } from '../config/value.js';
 import type { Settings } from '../config/file.js';
 import { FILTER_RULES_KEY, encodeFilterArg, isFilterKind } from '../filter/rules.js';
 import { usageError } from '../errors.js';
+import { refusal } from '../config/rsync-flags.js';
 
 const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -44,6 +45,8 @@ export function normaliseArgv(argv: readonly string[]): string[] {
       const letters = cutF(a.slice(1));
       // The rules first: the cluster may end with a flag whose value is the next word.
       for (let i = 0; i < letters.fs; i++) out.push(fCount++ === 0 ? '--filter=: /.rsync-filter' : '--filter=- .rsync-filter');
+      // rsync's -P is --partial --progress: two tunables, no letter of its own.
+      if (letters.ps > 0) out.push('--partial', '--progress');
       if (letters.rest !== '') out.push(`-${letters.rest}`);
       // A cluster of short flags takes the next word as a value when its last flag does (-ae CMD).
       valueNext = letters.rest !== '' && VALUE_SHORTS.has(letters.rest.slice(-1));
@@ -55,19 +58,21 @@ export function normaliseArgv(argv: readonly string[]): string[] {
 }
 
 /**
- * The F letters of a short-flag cluster, up to the first flag that takes a value (what follows
+ * The F and P letters of a short-flag cluster, up to the first flag that takes a value (what follows
  * it is that value: `-fF` is the rule "F").
  */
-function cutF(letters: string): { rest: string; fs: number } {
+function cutF(letters: string): { rest: string; fs: number; ps: number } {
   let rest = '';
   let fs = 0;
+  let ps = 0;
   for (let i = 0; i < letters.length; i++) {
     const c = letters[i] ?? '';
-    if (VALUE_SHORTS.has(c)) return { rest: rest + letters.slice(i), fs };
+    if (VALUE_SHORTS.has(c)) return { rest: rest + letters.slice(i), fs, ps };
     if (c === 'F') fs++;
+    else if (c === 'P') ps++;
     else rest += c;
   }
-  return { rest, fs };
+  return { rest, fs, ps };
 }
 
 /** Filter flags keep their relative order: rsync's first match wins. */
@@ -108,6 +113,8 @@ export function flagSettings(opts: Record<string, unknown>, filters: FilterColle
     const t = findTunable(dashed);
     if (!t || t.flagOnly || isFilterKind(t.name)) continue;
     if (t.type === 'boolean') {
+      const refused = refusal(t.name, raw === true);
+      if (refused !== undefined) throw usageError(`--${t.name}${t.short ? ` (-${t.short})` : ''}: ${refused}`);
       out[t.name] = raw === true;
       continue;
     }

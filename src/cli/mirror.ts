@@ -138,6 +138,7 @@ function rsyncPlan(o: Options, master: LocalEndpoint, slave: Endpoint, rsh: stri
     bwlimit: o.bwlimit,
     timeout: o.timeout,
     extra: words(o.rsyncOptions, 'rsync-options'),
+    passOn: o.rsyncArgs,
     filters: o.filters,
     ignoreDeletes: o.ignoreDeletes,
     maxDelete: o.maxDelete,

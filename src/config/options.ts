@@ -5,6 +5,7 @@
  */
 import { TUNABLES, envName, type Tunable } from './tunables.js';
 import { parseValue, type Value } from './value.js';
+import { RSYNC_FLAGS, rsyncFlagArgs, type RsyncFlagArgs } from './rsync-flags.js';
 import type { Settings } from './file.js';
 import { usageError } from '../errors.js';
 import { FILTER_RULES_KEY, decodeFilterArg, encodeFilterArg, isFilterKind, type FilterArg } from '../filter/rules.js';
@@ -28,6 +29,10 @@ export interface Options {
   readonly rsyncOptions: string;
   /** rsync's own boolean flags that were switched on, by tunable name. */
   readonly rsyncFlags: ReadonlySet<string>;
+  /** rsync's everyday flags beyond -a's that take a value (max-size, backup-dir, …), as given. */
+  readonly rsyncValues: ReadonlyMap<string, string>;
+  /** What those flags and the everyday boolean ones give rsync (rsync-flags.ts). */
+  readonly rsyncArgs: RsyncFlagArgs;
   readonly bwlimit: string | undefined;
   readonly timeout: number | undefined;
   /** --exclude, --include, --*-from and --filter, in the order given. */
@@ -116,6 +121,17 @@ const must = <T>(v: T | undefined, name: string): T => {
   return v;
 };
 
+/**
+ * A --backup-dir inside the slave root is protected from --delete, as rsync's manual advises:
+ * rsync alone would back the directory up into itself at the next run that deletes (B/B/…),
+ * and a mirror deletes all day. First, so that no earlier rule can leave it exposed.
+ */
+function protectBackupDir(dir: string | undefined): FilterArg[] {
+  if (dir === undefined) return [];
+  const clean = dir.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  return clean === '' || clean === '.' ? [] : [{ kind: 'filter', value: `P /${clean}/` }];
+}
+
 export function toOptions(s: Settings): Options {
   const rsyncFlags = new Set(
     TUNABLES.filter((t) => t.type === 'boolean' && t.rsync !== undefined && s[t.name] === true).map((t) => t.name),
@@ -135,9 +151,13 @@ export function toOptions(s: Settings): Options {
     rsyncPath: str(s, 'rsync-path'),
     rsyncOptions: str(s, 'rsync-options') ?? '',
     rsyncFlags,
+    rsyncValues: new Map(
+      RSYNC_FLAGS.filter((f) => f.type !== 'boolean' && get(s, f) !== undefined).map((f) => [f.name, String(get(s, f))]),
+    ),
+    rsyncArgs: rsyncFlagArgs((name) => get(s, tunable(name))),
     bwlimit: str(s, 'bwlimit'),
     timeout: num(s, 'timeout'),
-    filters: ((s[FILTER_RULES_KEY] ?? []) as readonly string[]).map(decodeFilterArg),
+    filters: [...protectBackupDir(str(s, 'backup-dir')), ...((s[FILTER_RULES_KEY] ?? []) as readonly string[]).map(decodeFilterArg)],
     // --delete is the default; --ignore-deletes (or delete: false) turns deletes off.
     ignoreDeletes: bool(s, 'ignore-deletes') || s['delete'] === false,
     maxDelete: num(s, 'max-delete'),

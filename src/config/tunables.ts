@@ -3,6 +3,8 @@
  * from here, so `--help`, the config template and validation can never disagree.
  */
 
+import { RSYNC_FLAGS } from './rsync-flags.js';
+
 export type TunableType = 'boolean' | 'integer' | 'number' | 'string' | 'choice' | 'list';
 
 export interface Tunable {
@@ -24,6 +26,8 @@ export interface Tunable {
   readonly flagOnly?: boolean;
   /** Passed to rsync as this argument when true (booleans) or as `arg=value`. */
   readonly rsync?: string;
+  /** A string value must match this (the reason names `what`). */
+  readonly pattern?: { readonly re: RegExp; readonly what: string };
 }
 
 const rsyncBool = (name: string, short: string | undefined, help: string): Tunable => ({
@@ -89,6 +93,8 @@ export const TUNABLES: readonly Tunable[] = [
     help: "rsync --bwlimit: limit socket I/O bandwidth (rsync's units, e.g. 500, 1.5m)" },
   { name: 'timeout', type: 'integer', default: undefined, min: 0, max: 86400, arg: 'SECONDS', rsync: '--timeout',
     help: 'rsync --timeout: I/O timeout in seconds' },
+  // rsync's everyday flags beyond those, with their live meaning (rsync-flags.ts).
+  ...RSYNC_FLAGS,
 
   // Filters.
   { name: 'exclude', type: 'list', default: [], arg: 'PATTERN', help: 'rsync --exclude (repeatable)' },

@@ -1,5 +1,6 @@
 /** Text → typed tunable value, with the reason in words when it does not fit. Pure. */
 import type { Tunable } from './tunables.js';
+import { refusal } from './rsync-flags.js';
 
 export type Value = boolean | number | string | readonly string[];
 export type Parsed = { readonly ok: true; readonly value: Value } | { readonly ok: false; readonly reason: string };
@@ -16,6 +17,14 @@ const range = (t: Tunable): string => {
 const fail = (reason: string): Parsed => ({ ok: false, reason });
 
 export function parseValue(t: Tunable, raw: string): Parsed {
+  const parsed = parseTyped(t, raw);
+  if (!parsed.ok) return parsed;
+  // A flag gsyncd cannot honour continuously is refused, not ignored (rsync-flags.ts).
+  const refused = refusal(t.name, parsed.value);
+  return refused === undefined ? parsed : fail(refused);
+}
+
+function parseTyped(t: Tunable, raw: string): Parsed {
   const text = raw.trim();
   switch (t.type) {
     case 'boolean': {
@@ -49,6 +58,7 @@ export function parseValue(t: Tunable, raw: string): Parsed {
     }
     case 'string':
       if (text === '' && t.default !== '') return fail('expected a value, got nothing');
+      if (t.pattern && !t.pattern.re.test(text)) return fail(`expected ${t.pattern.what}, got "${raw}"`);
       return { ok: true, value: text };
     case 'list':
       if (text === '') return fail('expected a value, got nothing');

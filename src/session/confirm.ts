@@ -7,6 +7,7 @@ import type { SlaveChannel } from '../transport/slave-channel.js';
 import type { PathReport } from '../verify/entry.js';
 import { sameEntry, statPath } from '../verify/stat-path.js';
 import { hasRawBytes } from '../sync/names.js';
+import { differs, type ConfirmScope } from './confirm-scope.js';
 
 /** How many paths a sampled confirmation looks at. */
 export const SAMPLE_SIZE = 8;
@@ -31,6 +32,8 @@ export interface ConfirmDeps {
   readonly masterRoot: string;
   readonly channel: SlaveChannel;
   readonly checksum: boolean;
+  /** What the session's rsync flags let differ (confirm-scope.ts). */
+  readonly scope: ConfirmScope;
   /** Whether a newer change of the path is queued: then the difference is expected. */
   readonly pending: (path: string) => boolean;
 }
@@ -54,7 +57,7 @@ export async function confirmPaths(paths: readonly string[], d: ConfirmDeps): Pr
     const s = slave[i];
     if (d.pending(path) || s === undefined) continue;
     const master = await statPath(d.masterRoot, key, { checksum: d.checksum });
-    const reason = sameEntry(master, s, { checksum: d.checksum });
+    const reason = differs(master, s, d.scope, d.checksum);
     // Changed on the master since the batch: the watcher has it, or will have it at once.
     if (reason !== undefined && !d.pending(path)) {
       const again = await statPath(d.masterRoot, key, { checksum: d.checksum });

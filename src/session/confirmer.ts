@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { BatchResult } from '../sync/batch.js';
 import type { SlaveLink } from './slave-link.js';
 import { SAMPLE_SIZE, confirmPaths, pickSample } from './confirm.js';
+import { confirmScope, type ConfirmScope } from './confirm-scope.js';
 import type { FailedPaths } from './failed-paths.js';
 import type { Failures } from './failures.js';
 import type { SessionQueue } from './queue.js';
@@ -35,9 +36,11 @@ export class Confirmer {
   private inFlight = 0;
   private readonly resent = new Set<string>();
   private readonly enabled: boolean;
+  private readonly scope: ConfirmScope;
 
   constructor(private readonly d: ConfirmerDeps) {
     this.enabled = d.options.verify !== 'off' && confirmable(d.options.rsyncFlags);
+    this.scope = confirmScope(d.options);
   }
 
   /** A new change of the path: it may be resent after a mismatch again. */
@@ -57,6 +60,7 @@ export class Confirmer {
       masterRoot: this.d.masterRoot,
       channel,
       checksum: this.d.options.verifyChecksum,
+      scope: this.scope,
       pending: (path) => this.d.queue.has(path),
     })
       .then((mismatches) => {

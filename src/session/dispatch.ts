@@ -161,8 +161,21 @@ export class Dispatcher {
       this.recheckSent(r, origin);
       this.resyncBelowSentMergeFiles(r);
     }
+    const flags = this.d.options.rsyncFlags;
+    if (flags.has('stats')) {
+      const st = r.stats;
+      this.d.logger.info('rsync stats', {
+        files_transferred: st.filesTransferred,
+        files_created: st.filesCreated,
+        files_deleted: st.filesDeleted,
+        bytes: st.bytes,
+        literal_bytes: st.literal,
+        seconds: r.seconds.toFixed(3),
+        rsync_exit: r.exit.code,
+      });
+    }
     if (r.output !== '') {
-      const level = this.d.options.rsyncFlags.has('verbose') ? 'info' : 'debug';
+      const level = flags.has('verbose') || flags.has('itemize-changes') || flags.has('stats') ? 'info' : 'debug';
       for (const line of r.output.split('\n')) if (line !== '') this.d.logger[level](`rsync: ${line}`);
     }
   }

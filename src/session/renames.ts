@@ -9,6 +9,7 @@ import type { Matcher } from '../filter/matcher.js';
 import type { ChangeSet } from '../sync/change-set.js';
 import type { EntryQueue } from '../sync/entry-queue.js';
 import { orderMoves, type Move } from '../sync/move-order.js';
+import { selectingFlag } from '../config/rsync-flags.js';
 
 export interface RenamesDeps {
   readonly options: Options;
@@ -26,6 +27,10 @@ export interface RenamesDeps {
 /** Why a rename is sent as data rather than replayed, or undefined. Pure. */
 export function notReplayed(m: Move, o: { options: Options; matcher: Matcher; changes: ChangeSet }): string | undefined {
   if (o.options.rsyncFlags.has('dry-run')) return 'dry run';
+  // rsync would not have made the same of the two names (a backup of the old one, a new name
+  // it does not create, a file it does not send): the rename goes as rsync would send it.
+  const selecting = selectingFlag(o.options);
+  if (selecting !== undefined) return `--${selecting} is set`;
   // Without deletes the slave keeps the old name, as rsync would.
   if (o.options.ignoreDeletes) return 'deletes are not propagated';
   for (const p of [m.from, m.to]) {

@@ -85,7 +85,7 @@ export class Session {
     this.changes = new ChangeSet(options.maxQueue);
     this.scheduler = new Scheduler(
       this.changes,
-      { jobs: options.syncJobs, batchSize: options.batchSize, batchDelayMs: options.batchDelay * 1000 },
+      { jobs: options.syncJobs, batchSize: options.batchSize, batchDelayMs: options.batchDelay * 1000, gather: () => this.life.phase() !== 'HistoryCrawl' },
       (entries) => this.dispatcher.handle(entries),
       realClock,
       (e, entries) => {

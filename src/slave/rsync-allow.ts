@@ -2,21 +2,39 @@
  * What a restricted slave lets rsync do: receive, with the options gsyncd's own transfers
  * use, into an allowed root. Modelled on rsync's rrsync, stricter where rrsync is lenient:
  * no sender, no -s (its arguments would arrive later, unchecked), no option that names a
- * second path (--log-file, --temp-dir, --backup-dir, --files-from …). Pure.
+ * path outside the root (--log-file, --files-from …; --temp-dir and --backup-dir only relative
+ * and without `..`, as rrsync checks them), no -K (rsync would follow links the master made
+ * out of the root). The rsync flags gsyncd passes on (config/rsync-flags.ts) arrive in the
+ * forms the client gives the server: -u -S -W -O -J -U -b in the cluster, the rest long. Pure.
  */
 
 /** Short options of a receiving server that gsyncd's transfers produce. */
-const SHORT_NOT_ALLOWED = /[^logDtprRHAXczInvqd]/;
+const SHORT_NOT_ALLOWED = /[^logDtprRHAXczInvqduSWOJUb]/;
 const LONG_ALLOWED = new Set([
   '--delete', '--delete-missing-args', '--force', '--partial', '--numeric-ids', '--mkpath', '--stats', '--ignore-times', '--no-r',
+  '--delete-excluded', '--delete-before', '--delete-during', '--delete-delay', '--delete-after', '--delay-updates',
+  '--inplace', '--append', '--size-only', '--copy-unsafe-links', '--safe-links', '--super', '--existing', '--ignore-existing',
 ]);
+const MAPPING = /^[\w.*:,-]+$/;
 const LONG_WITH_VALUE: ReadonlyMap<string, RegExp> = new Map([
   ['--max-delete', /^\d+$/],
   ['--timeout', /^\d+$/],
   ['--bwlimit', /^\d+(\.\d+)?[bBkKmMgG]?$/],
-  // rsync passes it on when the client asks for --out-format with %i (gsyncd's sent-paths).
-  ['--log-format', /^%i$/],
+  // rsync passes it on when the client asks for --out-format with %i (gsyncd's sent-paths), X for -P.
+  ['--log-format', /^(%i|X)$/],
+  ['--modify-window', /^-?\d+$/],
+  ['--compress-level', /^-?\d+$/],
+  ['--max-size', /^\d+$/],
+  ['--min-size', /^\d+$/],
+  ['--usermap', MAPPING],
+  ['--groupmap', MAPPING],
+  ['--suffix', /^[\w.~+-]*$/],
 ]);
+/** Options whose value, the next word, is a path the server resolves against the destination. */
+const LONG_WITH_PATH = new Set(['--temp-dir', '--backup-dir']);
+
+/** A path inside the destination: relative, no `..`, none of the characters a destination may not hold. */
+const insidePath = (p: string): boolean => p !== '' && !p.startsWith('/') && !p.split('/').includes('..') && !DEST_FORBIDDEN.test(p);
 
 /** Characters a destination may not hold: shell syntax, quotes, globbing, control characters. */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
@@ -40,6 +58,13 @@ export function checkRsyncServer(words: readonly string[]): RsyncCheck {
     if (w === '--sender') return refuse('reading from the slave (rsync --sender) is not allowed');
     if (w === '-s' || w === '--secluded-args' || w === '--protect-args') {
       return refuse(`rsync ${w} is not allowed: its arguments would arrive unchecked`);
+    }
+    if (LONG_WITH_PATH.has(w)) {
+      const value = rest[i + 1] ?? '';
+      if (!insidePath(value)) return refuse(`rsync ${w} ${JSON.stringify(value)} is not allowed: give a path relative to the slave root, without ..`);
+      options.push(w, value);
+      i++;
+      continue;
     }
     if (w.startsWith('--')) {
       const eq = w.indexOf('=');

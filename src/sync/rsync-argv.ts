@@ -12,6 +12,8 @@ export interface RsyncPlan {
   readonly bwlimit: string | undefined;
   readonly timeout: number | undefined;
   readonly extra: readonly string[];
+  /** rsync's everyday flags given to gsyncd (rsync-flags.ts): on every run, and on runs that delete. */
+  readonly passOn?: { readonly always: readonly string[]; readonly deleting: readonly string[] };
   readonly filters: readonly FilterArg[];
   readonly ignoreDeletes: boolean;
   readonly maxDelete: number | undefined;
@@ -52,6 +54,7 @@ function commonTail(plan: RsyncPlan): string[] {
   const out: string[] = [];
   if (plan.bwlimit !== undefined) out.push(`--bwlimit=${plan.bwlimit}`);
   if (plan.timeout !== undefined) out.push(`--timeout=${plan.timeout}`);
+  out.push(...(plan.passOn?.always ?? []));
   out.push(...plan.extra);
   out.push(...filterRsyncArgs(plan.filters));
   if (plan.rsh !== undefined) out.push('-e', plan.rsh);
@@ -63,7 +66,7 @@ function commonTail(plan: RsyncPlan): string[] {
 
 function deleteFlags(plan: RsyncPlan, withDelete: boolean): string[] {
   if (plan.ignoreDeletes) return [];
-  const out = withDelete ? ['--delete'] : [];
+  const out = withDelete ? ['--delete', ...(plan.passOn?.deleting ?? [])] : [];
   // Without --force rsync keeps a non-empty directory it was told to delete, and exits 0.
   out.push('--force');
   if (plan.maxDelete !== undefined) out.push(`--max-delete=${plan.maxDelete}`);
@@ -123,9 +126,12 @@ export interface BatchRunShape {
 export function batchArgv(plan: RsyncPlan, shape: BatchRunShape = {}): string[] {
   const { recursive = false, ignoreTimes = false, listSent = false, from0 = true, deleteMissing = false } = shape;
   const missing = deleteMissing && !plan.ignoreDeletes ? '--delete-missing-args' : '--ignore-missing-args';
+  // --size-only and --append-verify are the user's quick check: --ignore-times would override
+  // it (and make --append-verify skip a file's attributes with its data).
+  const ownQuickCheck = plan.passOn?.always.some((a) => a === '--size-only' || a === '--append-verify') ?? false;
   return [
     ...transferFlags(plan, recursive),
-    ...(ignoreTimes ? ['--ignore-times'] : []),
+    ...(ignoreTimes && !ownQuickCheck ? ['--ignore-times'] : []),
     ...(listSent ? [sentFormat] : []),
     ...deleteFlags(plan, recursive),
     missing,

@@ -160,6 +160,50 @@ describe('usage errors exit 2 and name the culprit', () => {
   }
 });
 
+// rsync's everyday flags (issue 15): a flag gsyncd cannot honour continuously is refused with
+// the nearest form that works, never ignored; a malformed value names the flag. The whole of
+// stderr is that one line.
+describe('rsync flags refused or malformed: exit 2, one line', () => {
+  const cases: readonly (readonly [string, readonly string[], string])[] = [
+    ['-x in a cluster, as a cron line has it', ['-aHAXxm'], 'gsyncd: --one-file-system (-x): not honoured continuously yet; exclude each mount point instead (--exclude /mnt/), or mirror each filesystem in a session of its own'],
+    ['-m', ['-avzm'], 'gsyncd: --prune-empty-dirs (-m): not honoured continuously yet (a directory that becomes empty would stay on the slave); leave it out, or run rsync -m from cron'],
+    ['-L', ['-aL'], 'gsyncd: --copy-links (-L): not honoured continuously yet'],
+    ['-k', ['-ak'], 'gsyncd: --copy-dirlinks (-k): not honoured continuously yet'],
+    ['-K', ['-aK'], "gsyncd: --keep-dirlinks (-K): not supported: the slave's rsync would follow links the master made"],
+    ['--iconv', ['--iconv=utf8,latin1'], 'gsyncd: --iconv: not supported: gsyncd mirrors names byte for byte'],
+    ['--max-size with a bad size', ['--max-size=1x'], 'gsyncd: --max-size: expected a size as rsync takes it (e.g. 500, 1.5M, 1G), got "1x"'],
+    ['--backup-dir outside the slave root', ['--backup-dir=/var/backups'], 'gsyncd: --backup-dir: expected a path relative to the slave root, without .. or wildcards, got "/var/backups"'],
+    ['-T with ..', ['-T', '../tmp'], 'gsyncd: --temp-dir: expected a path relative to the slave root, without .. or wildcards, got "../tmp"'],
+    ['--chmod with a bad rule', ['--chmod=a+q'], 'gsyncd: --chmod: expected'],
+  ];
+  for (const [what, flags, line] of cases) {
+    it(what, async (t) => {
+      const layout = await setup(t, 'rsync-flag');
+      const run = await runGsyncd([...flags, layout.master, layout.slave]);
+      assertUsageError(run, line);
+      assert.equal(run.stderr.trimEnd().split('\n').length, 1, `one line:\n${run.stderr}`);
+      assert.ok(run.stderr.startsWith(line), `stderr starts with ${JSON.stringify(line)}:\n${run.stderr}`);
+      assertSlaveEmpty(layout);
+    });
+  }
+
+  it('a refused flag in a config file names file:line', async (t) => {
+    const layout = await setup(t, 'rsync-flag-conf');
+    const conf = path.join(layout.base, 'flags.conf');
+    writeFileSync(conf, 'archive: true\none-file-system: yes\n');
+    const run = await runGsyncd(['-c', conf, layout.master, layout.slave]);
+    assertUsageError(run, `gsyncd: ${conf}:2: one-file-system: not honoured continuously yet`);
+    assertSlaveEmpty(layout);
+  });
+
+  it("rsync's -c (--checksum) in a cluster: the message says -c is --config-file here", async (t) => {
+    const layout = await setup(t, 'rsync-flag-c');
+    const run = await runGsyncd(['-ac', layout.master, layout.slave]);
+    assertUsageError(run, `--config-file ${layout.master}: cannot read config file: is a directory (gsyncd's -c is --config-file; rsync's -c is --checksum here)`);
+    assertSlaveEmpty(layout);
+  });
+});
+
 describe('missing programs: exit 1, the message names the program and the package', () => {
   it('rsync not installed (--rsync-command names nothing that runs)', async (t) => {
     const layout = await setup(t, 'no-rsync');

@@ -22,6 +22,8 @@ const BUILT_IN: Options = {
   rsyncPath: undefined,
   rsyncOptions: '',
   rsyncFlags: new Set(),
+  rsyncValues: new Map(),
+  rsyncArgs: { always: [], deleting: [] },
   bwlimit: undefined,
   timeout: undefined,
   filters: [],

@@ -15,6 +15,12 @@ describe('checkRsyncServer', () => {
     ['rsync --server -logDtpre.iLsfxCIvu --log-format=%i --delete --force --stats --mkpath . /srv/m/', '/srv/m/'],
     ['rsync --server -logDtpre.iLsfxCIvu . /srv/m\\ with\\ space/', '/srv/m with space/'],
     ['/usr/bin/rsync --server -vlogDtpre.iLsfxCIvu -- . relative/dir', 'relative/dir'],
+    // rsync's everyday flags as the client passes them on (config/rsync-flags.ts), rsync 3.5.0.
+    ['rsync --server -ulogDtprSWOJUbe.iLsfxCIvu --inplace --size-only --modify-window=2 --compress-level=3 . /srv/m/', '/srv/m/'],
+    ['rsync --server -blogDtpre.iLsfxCIvu --backup-dir B --suffix=.old --temp-dir .tmpd . /srv/m/', '/srv/m/'],
+    ['rsync --server -logDtpre.iLsfxCIvu --append --append --existing --ignore-existing --max-size=102400 --min-size=10 . /srv/m/', '/srv/m/'],
+    ['rsync --server -logDtpre.iLsfxCIvu --usermap=\\*:1234 --groupmap=0:4321 --super --safe-links --copy-unsafe-links . /srv/m/', '/srv/m/'],
+    ['rsync --server -logDtpre.iLsfxCIvu --log-format=X --partial --delete-after --delay-updates --delete-excluded --delete . /srv/m/', '/srv/m/'],
   ];
   for (const [command, dest] of ACCEPTED) {
     it(`accepts ${command}`, () => {
@@ -36,6 +42,13 @@ describe('checkRsyncServer', () => {
     ['rsync --server -logDtpre.iLsfxCIvu --log-format=%f%L . /srv/m/', /--log-format=%f%L is not allowed/],
     ['rsync --server -logDtpre.iLsfxCIvu --backup-dir=/etc . /srv/m/', /--backup-dir/],
     ['rsync --server -logDtpre.iLsfxCIvu --files-from=/etc/x . /srv/m/', /--files-from/],
+    // A backup or temporary directory only inside the destination, as rrsync checks them.
+    ['rsync --server -blogDtpre.iLsfxCIvu --backup-dir /etc . /srv/m/', /--backup-dir "\/etc" is not allowed: give a path relative/],
+    ['rsync --server -blogDtpre.iLsfxCIvu --backup-dir a/../../x . /srv/m/', /--backup-dir "a\/..\/..\/x" is not allowed/],
+    ['rsync --server -logDtpre.iLsfxCIvu --temp-dir .. . /srv/m/', /--temp-dir "\.\." is not allowed/],
+    // "." taken as the value: no ". DEST" is left.
+    ['rsync --server -logDtpre.iLsfxCIvu --temp-dir . /srv/m/', /exactly "\. DEST"/],
+    ['rsync --server -logDtpre.iLsfxCIvu --usermap=0:1;id . /srv/m/', /--usermap/],
     ['rsync --server -logDtpre.iLsfxCIvu --max-delete=x . /srv/m/', /--max-delete=x/],
     ['rsync --server -LogDtpre.iLsfxCIvu . /srv/m/', /-L is not allowed/],
     ['rsync --server -KogDtpre.iLsfxCIvu . /srv/m/', /-K is not allowed/],

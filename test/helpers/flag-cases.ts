@@ -1,0 +1,163 @@
+// rsync's everyday flags (issue 15), run the same way by rsync and gsyncd on the same trees:
+// the cases, the slave's state before them, the scripted live changes, and the comparison.
+import { appendFileSync, chmodSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { exec } from './exec.js';
+
+export interface FlagCase {
+  /** Arguments for both rsync and gsyncd, in order. */
+  readonly args: readonly string[];
+  /** What rsync alone needs besides to mean what gsyncd does (the protect rule gsyncd adds for a backup dir). */
+  readonly oracle?: readonly string[];
+  /** Directories made in the slave (and the oracle) first: --temp-dir's. */
+  readonly slaveDirs?: readonly string[];
+  /** Extra arguments for the comparison (-O: directory times are rsync's to leave alone). */
+  readonly compare?: readonly string[];
+  /** Where backups go: compared as a superset live (each send backs up what it replaces). */
+  readonly backups?: { readonly dir: string } | { readonly suffix: string };
+}
+
+const flag = (...args: string[]): FlagCase => ({ args: ['-a', ...args] });
+
+/** Every flag rsync-flags.ts passes on, alone with -a, then the common combinations. */
+export const FLAG_CASES: readonly FlagCase[] = [
+  flag('--copy-unsafe-links'),
+  flag('--safe-links'),
+  flag('-u'),
+  flag('--existing'),
+  flag('--ignore-existing'),
+  flag('--max-size=100k'),
+  flag('--min-size=10'),
+  // rsync makes a backup in a directory after it has set the directory's time: the time a
+  // run leaves there is its own moment, as with rsync alone (-O leaves directory times out).
+  { args: ['-a', '-b'], backups: { suffix: '~' }, compare: ['-O'] },
+  { args: ['-a', '--backup-dir=B'], oracle: ['--filter=P /B/'], backups: { dir: 'B' }, compare: ['-O'] },
+  { args: ['-a', '-b', '--suffix=.old'], backups: { suffix: '.old' }, compare: ['-O'] },
+  flag('--inplace'),
+  flag('--append-verify'),
+  flag('-S'),
+  flag('-W'),
+  flag('--size-only'),
+  flag('--modify-window=2'),
+  flag('-z', '--compress-level=3'),
+  // The temporary directory's time is that of the run's last temporary file.
+  { args: ['-a', '-T', '.tmpd', '--filter=P /.tmpd/'], slaveDirs: ['.tmpd'], compare: ['--exclude=/.tmpd/'] },
+  flag('--delay-updates'),
+  flag('--delete-before'),
+  flag('--delete-during'),
+  flag('--delete-delay'),
+  flag('--delete-after'),
+  { args: ['-a', '--chmod=D750,F640'] },
+  flag('--chown=1234:1234'),
+  flag('--usermap=0:4321'),
+  flag('--groupmap=0:4321'),
+  { args: ['-rlt', '-E'] },
+  { args: ['-a', '-O'], compare: ['-O'] },
+  { args: ['-a', '-J'], compare: ['-J'] },
+  flag('-U'),
+  flag('--super'),
+  // rsync -X reports the xattrs of files fake-super made of links as different from themselves.
+  { args: ['-a', '--fake-super'], compare: ['--fake-super'] },
+  flag('-i'),
+  flag('--stats'),
+  flag('-P'),
+  // The combinations of the issue.
+  flag('-HAX'),
+  flag('-vzu', '--max-size=100k'),
+  { args: ['-aHAX', '--backup-dir=B', '--delete-after'], oracle: ['--filter=P /B/'], backups: { dir: 'B' }, compare: ['-O'] },
+  flag('-HAX', '--inplace', '--existing'),
+];
+
+/** A name for a case: its arguments. */
+export const caseName = (k: FlagCase): string => k.args.join(' ');
+
+// A fixed point in the past, so that a lost time shows.
+const PAST = Date.UTC(2022, 5, 1) / 1000;
+
+/**
+ * The slave as a previous sync and some local life left it: a file newer than the master's,
+ * one missing, one extra, one shorter (for --append-verify), one rewritten with the same size
+ * and time (for --size-only).
+ */
+export function perturbSlave(slave: string): void {
+  writeFileSync(path.join(slave, 'plain.txt'), 'slave copy, newer than the master\n');
+  utimesSync(path.join(slave, 'plain.txt'), PAST + 400 * 86_400 * 10, PAST + 400 * 86_400 * 10);
+  rmSync(path.join(slave, 'nested/top.txt'));
+  writeFileSync(path.join(slave, 'slave-extra.txt'), 'only on the slave\n');
+  utimesSync(path.join(slave, 'slave-extra.txt'), PAST, PAST);
+  const larger = path.join(slave, 'larger.bin');
+  const t = statSync(larger).mtime;
+  truncateSync(larger, 100_000);
+  utimesSync(larger, PAST, PAST);
+  const same = path.join(slave, 'mode-0640');
+  const st = statSync(same);
+  writeFileSync(same, 'GROUP READABLE\n');
+  utimesSync(same, st.atime, st.mtime);
+  // Directories' times as rsync left them: the files above changed them.
+  for (const d of [slave, path.join(slave, 'nested')]) utimesSync(d, t, t);
+}
+
+/**
+ * One live step on the master: a new directory with small, big and link files; an append, a
+ * same-size rewrite, a delete, a mode change; a file and a directory renamed.
+ */
+export function liveChanges(master: string): void {
+  mkdirSync(path.join(master, 'live'));
+  writeFileSync(path.join(master, 'live/new.txt'), 'new while live\n');
+  writeFileSync(path.join(master, 'live/big.bin'), 'b'.repeat(200_000));
+  writeFileSync(path.join(master, 'live/tiny'), 'x');
+  symlinkSync('/etc/hostname', path.join(master, 'live/out-link'));
+  appendFileSync(path.join(master, 'nested/a/b/c/deep.txt'), 'appended live\n');
+  writeFileSync(path.join(master, 'mode-0600'), 'SECRET\n');
+  rmSync(path.join(master, 'zero-length'));
+  chmodSync(path.join(master, 'mode-0755.sh'), 0o700);
+  renameSync(path.join(master, 'plain.txt'), path.join(master, 'renamed.txt'));
+  renameSync(path.join(master, 'dir with space'), path.join(master, 'dir moved'));
+}
+
+/**
+ * What `rsync -anicHAX --delete` finds between the two trees, both ways (empty when equal).
+ * `exclude`: names left out of the comparison (the backups, compared apart).
+ */
+export async function flagDifferences(expected: string, actual: string, k: FlagCase, exclude: readonly string[] = []): Promise<string> {
+  const args = ['-anicHAX', '--delete', ...(k.compare ?? []), ...exclude.map((e) => `--exclude=${e}`), '--out-format=%i %n%L'];
+  const out: string[] = [];
+  for (const [a, b, dir] of [[expected, actual, 'slave differs'], [actual, expected, 'reverse']] as const) {
+    const r = await exec('rsync', [...args, `${a}/`, `${b}/`]);
+    if (r.code !== 0) return `rsync exited ${String(r.code)}: ${r.stderr}`;
+    if (r.stdout.trim() !== '') out.push(`${dir}:\n${r.stdout.trim()}`);
+  }
+  return out.join('\n');
+}
+
+/** Backups the oracle holds that the slave does not (by name): each replaced or deleted file must be kept. */
+export function missingBackups(oracle: string, slave: string, k: FlagCase): string[] {
+  const b = k.backups;
+  if (!b) return [];
+  const names = (root: string): string[] => {
+    const out: string[] = [];
+    const walk = (rel: string): void => {
+      for (const e of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+        const p = rel === '' ? e.name : `${rel}/${e.name}`;
+        if (e.isDirectory()) walk(p);
+        else if ('dir' in b || e.name.endsWith(b.suffix)) out.push(p);
+      }
+    };
+    const start = 'dir' in b ? b.dir : '';
+    try {
+      walk(start);
+    } catch {
+      return [];
+    }
+    return out;
+  };
+  const have = new Set(names(slave));
+  return names(oracle).filter((n) => !have.has(n));
+}
+
+/** The comparison's exclusions for the backups of a live run (compared by missingBackups). */
+export const backupExcludes = (k: FlagCase): string[] => {
+  const b = k.backups;
+  if (!b) return [];
+  return 'dir' in b ? [`/${b.dir}/`] : [`*${b.suffix}`];
+};
