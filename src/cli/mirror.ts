@@ -9,6 +9,7 @@ import { envSettings, layer, toOptions, type Options } from '../config/options.j
 import type { ConfigFile, Settings } from '../config/file.js';
 import { describeEndpoint, parseEndpoint, type Endpoint, type LocalEndpoint } from '../endpoint/parse.js';
 import { ExitCode, GsyncdError, usageError } from '../errors.js';
+import { mountPointRules, mountPointsInside } from '../watch/mount-points.js';
 import { compileMatcher } from '../filter/matcher.js';
 import { createLogger } from '../log/logger.js';
 import { acquirePidLock } from '../session/lock.js';
@@ -164,8 +165,11 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
   const sessionDir = path.join(o.stateDir ?? defaultStateDir(env), name);
   const own = await loadSessionConfig(sessionDir);
   if (Object.keys(own.settings).length > 0) o = parsed.withSessionConfig(own.settings);
+  // -x: what is mounted inside the tree is left out by rules of its own (watch/mount-points.ts).
+  const mounts = o.rsyncFlags.has('one-file-system') ? await mountPointsInside(master.path) : [];
+  if (mounts.length > 0) o = { ...o, filters: [...mountPointRules(mounts), ...o.filters] };
   const filterFiles = await readFilterFiles(o.filters);
-  const matcher = compileMatcher(o.filters, filterFiles, {
+  const compiled = compileMatcher(o.filters, filterFiles, {
     read: readIfFile,
     root: master.path,
     cwd: process.cwd(),
@@ -173,6 +177,11 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     deleteExcluded: o.rsyncFlags.has('delete-excluded'),
     cvsExclude: o.rsyncFlags.has('cvs-exclude'),
   });
+  // Neither listed nor watched: the mount points themselves are sent by rsync and their
+  // parents' events, their contents never.
+  // (find takes them as patterns: one with a wildcard character is left to the rules alone.)
+  const pruned = mounts.filter((m) => !/[*?[\\]/.test(m)).map((m) => `/${m}`);
+  const matcher = pruned.length > 0 ? { ...compiled, ignoredDirNames: [...compiled.ignoredDirNames, ...pruned] } : compiled;
   if (matcher.problems[0] !== undefined) throw usageError(matcher.problems[0]);
   if (o.ignoreDeletes && o.rsyncFlags.has('delete-excluded')) throw usageError('--delete-excluded: deletes excluded files from the slave, and --ignore-deletes forbids deletes; choose one');
   try {

@@ -22,6 +22,8 @@ export type FlagEffect =
 
 export interface RsyncFlag extends Tunable {
   readonly effect: FlagEffect;
+  /** What rsync does with it (its own words, from rsync --help). */
+  readonly does: string;
   /** What gsyncd does with it, continuously (the README's table). */
   readonly live: string;
   /** For a refused flag: why, and what to use instead (one line, after the flag's name). */
@@ -38,6 +40,7 @@ const bool = (name: string, short: string | undefined, effect: FlagEffect, help:
   type: 'boolean',
   default: false,
   help: `rsync ${short ? `-${short}, ` : ''}--${name}: ${help}`,
+  does: help,
   ...(short ? { short } : {}),
   rsync: `--${name}`,
   effect,
@@ -51,6 +54,7 @@ const valued = (name: string, short: string | undefined, arg: string, effect: Fl
   default: undefined,
   arg,
   help: `rsync ${short ? `-${short}, ` : ''}--${name}=${arg}: ${help}`,
+  does: help,
   ...(short ? { short } : {}),
   rsync: `--${name}`,
   effect,
@@ -63,9 +67,8 @@ const TABLE: readonly RsyncFlag[] = [
   bool('prune-empty-dirs', 'm', 'refused', 'prune empty directory chains', 'refused for now: a directory emptied live would stay on the slave', {
     refusal: 'not honoured continuously yet (a directory that becomes empty would stay on the slave); leave it out, or run rsync -m from cron',
   }),
-  bool('one-file-system', 'x', 'refused', "don't cross filesystem boundaries", 'refused for now: the watcher would still follow events under mount points', {
-    refusal: 'not honoured continuously yet; exclude each mount point instead (--exclude /mnt/), or mirror each filesystem in a session of its own',
-  }),
+  bool('one-file-system', 'x', 'transfer', "don't cross filesystem boundaries",
+    'the filesystems mounted inside the tree at start are neither watched, listed nor sent (each mount point itself is, as with rsync), and their copies on the slave are never deleted; one mounted later is found at the next start'),
   bool('copy-links', 'L', 'refused', 'transform symlinks into their referent files and dirs', 'refused for now: a change to a link target is not seen through the link', {
     refusal: 'not honoured continuously yet (a change to what a link points at raises no event for the link); mirror the links as links (the default, -l)',
   }),

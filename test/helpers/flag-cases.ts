@@ -61,8 +61,9 @@ export const FLAG_CASES: readonly FlagCase[] = [
   flag('-i'),
   flag('--stats'),
   flag('-P'),
-  // The combinations of the issue.
+  // The combinations of the issue (-x with a mount inside the tree: e2e/one-file-system).
   flag('-HAX'),
+  flag('-Hx', '--delete'),
   flag('-vzu', '--max-size=100k'),
   { args: ['-aHAX', '--backup-dir=B', '--delete-after'], oracle: ['--filter=P /B/'], backups: { dir: 'B' }, compare: ['-O'] },
   flag('-HAX', '--inplace', '--existing'),
