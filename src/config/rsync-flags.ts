@@ -64,9 +64,8 @@ const valued = (name: string, short: string | undefined, arg: string, effect: Fl
 
 const TABLE: readonly RsyncFlag[] = [
   // What is mirrored.
-  bool('prune-empty-dirs', 'm', 'refused', 'prune empty directory chains', 'refused for now: a directory emptied live would stay on the slave', {
-    refusal: 'not honoured continuously yet (a directory that becomes empty would stay on the slave); leave it out, or run rsync -m from cron',
-  }),
+  bool('prune-empty-dirs', 'm', 'selects', 'prune empty directory chains from file-list',
+    'a directory that holds no file to send is never created on the slave, and a delete that leaves one so is followed by a run of the nearest directory above that still holds a file, which removes the emptied chain from the slave; renames are sent as data'),
   bool('one-file-system', 'x', 'transfer', "don't cross filesystem boundaries",
     'the filesystems mounted inside the tree at start are neither watched, listed nor sent (each mount point itself is, as with rsync), and their copies on the slave are never deleted; one mounted later is found at the next start'),
   bool('copy-links', 'L', 'refused', 'transform symlinks into their referent files and dirs', 'refused for now: a change to a link target is not seen through the link', {
@@ -147,6 +146,12 @@ export interface RsyncFlagArgs {
   readonly always: readonly string[];
   /** --delete-before and the like: only where a run deletes by --delete. */
   readonly deleting: readonly string[];
+  /**
+   * -m: only on runs that recurse. Given a directory listed alone (a directory's attributes,
+   * the parents a run of deletes lists with --delete), rsync -m takes it for empty, since its
+   * contents are not listed: it would not update it, and would delete its like on the slave.
+   */
+  readonly recursing: readonly string[];
 }
 
 const DELETE_TIMING = new Set(['delete-before', 'delete-during', 'delete-delay', 'delete-after']);
@@ -155,13 +160,14 @@ const DELETE_TIMING = new Set(['delete-before', 'delete-during', 'delete-delay',
 export function rsyncFlagArgs(value: (name: string) => boolean | number | string | readonly string[] | undefined): RsyncFlagArgs {
   const always: string[] = [];
   const deleting: string[] = [];
+  const recursing: string[] = [];
   for (const f of RSYNC_FLAGS) {
     const v = value(f.name);
     if (v === undefined || v === false || f.effect === 'refused') continue;
     const arg = f.type === 'boolean' ? `--${f.name}` : `--${f.name}=${typeof v === 'object' ? v.join(',') : String(v)}`;
-    (DELETE_TIMING.has(f.name) ? deleting : always).push(arg);
+    (DELETE_TIMING.has(f.name) ? deleting : f.name === 'prune-empty-dirs' ? recursing : always).push(arg);
   }
-  return { always, deleting };
+  return { always, deleting, recursing };
 }
 
 /** The first flag set that makes the slave differ from the master by design (effect 'selects'), if any. */

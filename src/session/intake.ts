@@ -11,9 +11,12 @@ import { withoutRename, type ChangeEvent, type ChangeHandlers } from '../watch/c
 import { SETTLE_MS } from './history.js';
 import type { SessionQueue } from './queue.js';
 import type { Renames } from './renames.js';
+import { emptiedAbove } from './prune-empty.js';
 
 export interface IntakeDeps {
   readonly options: Options;
+  /** The master root, for what -m must look at (prune-empty.ts). */
+  readonly masterRoot: string;
   readonly matcher: Matcher;
   readonly logger: Logger;
   readonly queue: SessionQueue;
@@ -118,6 +121,16 @@ export class Intake {
     // content the watcher never saw (moved in), and @parcel/watcher reports a file replaced by
     // a directory as an "update". The root's own update is only its attributes.
     queue.add(e.path, e.kind !== 'delete' && e.path !== '', origin);
+    if (e.kind === 'delete' && this.d.options.rsyncFlags.has('prune-empty-dirs')) void this.pruneAbove(e.path, origin);
+  }
+
+  /** -m: a chain the delete left without files goes from the slave too (prune-empty.ts). */
+  private async pruneAbove(deleted: string, origin: number): Promise<void> {
+    const dir = await emptiedAbove(this.d.masterRoot, deleted, this.d.matcher).catch(() => undefined);
+    if (dir === undefined || this.d.stopRequested()) return;
+    this.d.logger.debug('directories left without files; sending the nearest that holds some whole', { deleted, dir: dir || '.' });
+    this.d.queue.add(dir, true, origin);
+    this.d.queue.kick();
   }
 
   /**

@@ -139,6 +139,7 @@ export class Session {
     const target = replayTarget(p);
     this.intake = new Intake({
       options,
+      masterRoot: p.master.path,
       matcher: p.matcher,
       logger,
       queue,

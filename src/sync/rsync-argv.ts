@@ -13,7 +13,7 @@ export interface RsyncPlan {
   readonly timeout: number | undefined;
   readonly extra: readonly string[];
   /** rsync's everyday flags given to gsyncd (rsync-flags.ts): on every run, and on runs that delete. */
-  readonly passOn?: { readonly always: readonly string[]; readonly deleting: readonly string[] };
+  readonly passOn?: { readonly always: readonly string[]; readonly deleting: readonly string[]; readonly recursing: readonly string[] };
   readonly filters: readonly FilterArg[];
   readonly ignoreDeletes: boolean;
   readonly maxDelete: number | undefined;
@@ -46,7 +46,7 @@ function transferFlags(plan: RsyncPlan, recursive: boolean): string[] {
   }
   for (const name of ['checksum', 'numeric-ids', 'partial', 'cvs-exclude', 'delete-excluded']) if (plan.flags.has(name)) out.push(`--${name}`);
   // --files-from switches recursion off, and -a does not bring it back: say it when wanted.
-  if (recursive) out.push('-r');
+  if (recursive) out.push('-r', ...(plan.passOn?.recursing ?? []));
   return out;
 }
 

@@ -95,6 +95,7 @@ async function rig(t: TestContext, o: RigOptions = {}): Promise<Rig> {
   const rescans: string[] = [];
   const intake = new Intake({
     options,
+    masterRoot: '/nonexistent',
     matcher,
     logger,
     queue,

@@ -23,7 +23,7 @@ const BUILT_IN: Options = {
   rsyncOptions: '',
   rsyncFlags: new Set(),
   rsyncValues: new Map(),
-  rsyncArgs: { always: [], deleting: [] },
+  rsyncArgs: { always: [], deleting: [], recursing: [] },
   bwlimit: undefined,
   timeout: undefined,
   filters: [],

@@ -11,7 +11,7 @@ import { RSYNC_FLAGS, refusal, rsyncFlagArgs, selectingFlag } from '../../src/co
 import { parseValue } from '../../src/config/value.js';
 import { findTunable } from '../../src/config/tunables.js';
 import { confirmScope, differs, parseRsyncSize } from '../../src/session/confirm-scope.js';
-import { batchArgv } from '../../src/sync/rsync-argv.js';
+import { batchArgv, deleteArgv } from '../../src/sync/rsync-argv.js';
 import type { TreeEntry } from '../../src/verify/entry.js';
 import { mountPointRules, parseMountPoints } from '../../src/watch/mount-points.js';
 import { gsyncdBin, repoRoot } from '../helpers/gsyncd.js';
@@ -48,13 +48,20 @@ describe('rsync everyday flags', () => {
 
   it('gives rsync each flag set, the delete timing only to runs that delete', () => {
     const o = toOptions({ update: true, 'max-size': '100k', 'delete-after': true, 'modify-window': 2, 'backup-dir': 'old' });
-    assert.deepEqual(o.rsyncArgs, { always: ['--update', '--max-size=100k', '--backup-dir=old', '--modify-window=2'], deleting: ['--delete-after'] });
+    assert.deepEqual(o.rsyncArgs, { always: ['--update', '--max-size=100k', '--backup-dir=old', '--modify-window=2'], deleting: ['--delete-after'], recursing: [] });
     const plan = rsyncPlan({ passOn: o.rsyncArgs });
     const listed = batchArgv(plan, { ignoreTimes: true });
     assert.ok(listed.includes('--update') && listed.includes('--ignore-times') && !listed.includes('--delete-after'));
     assert.ok(batchArgv(plan, { recursive: true }).includes('--delete-after'));
     // The backup directory is protected from --delete, first of the rules.
     assert.deepEqual(o.filters[0], { kind: 'filter', value: 'P /old/' });
+  });
+
+  it('gives -m only to runs that recurse: a directory listed alone would be taken for empty', () => {
+    const plan = rsyncPlan({ passOn: toOptions({ 'prune-empty-dirs': true }).rsyncArgs });
+    assert.ok(batchArgv(plan, { recursive: true }).includes('--prune-empty-dirs'));
+    assert.ok(!batchArgv(plan, {}).includes('--prune-empty-dirs'));
+    assert.ok(!deleteArgv(plan).includes('--prune-empty-dirs'));
   });
 
   it('keeps the user\'s quick check: no --ignore-times with --size-only or --append-verify', () => {
@@ -65,7 +72,7 @@ describe('rsync everyday flags', () => {
   });
 
   it('refuses what it cannot honour, in a config file too, and only when set', () => {
-    for (const name of ['prune-empty-dirs', 'copy-links', 'copy-dirlinks', 'keep-dirlinks']) {
+    for (const name of ['copy-links', 'copy-dirlinks', 'keep-dirlinks']) {
       const t = findTunable(name);
       assert.ok(t);
       const on = parseValue(t, 'true');
