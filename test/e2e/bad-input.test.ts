@@ -165,8 +165,7 @@ describe('usage errors exit 2 and name the culprit', () => {
 // stderr is that one line.
 describe('rsync flags refused or malformed: exit 2, one line', () => {
   const cases: readonly (readonly [string, readonly string[], string])[] = [
-    ['-m in a cluster, as a cron line has it', ['-aHAXxm'], 'gsyncd: --prune-empty-dirs (-m): not honoured continuously yet (a directory that becomes empty would stay on the slave); leave it out, or run rsync -m from cron'],
-    ['-L', ['-aL'], 'gsyncd: --copy-links (-L): not honoured continuously yet'],
+    ['-L in a cluster, as a cron line has it', ['-aHAXxmL'], 'gsyncd: --copy-links (-L): not honoured continuously yet (a change to what a link points at raises no event for the link); mirror the links as links (the default, -l)'],
     ['-k', ['-ak'], 'gsyncd: --copy-dirlinks (-k): not honoured continuously yet'],
     ['-K', ['-aK'], "gsyncd: --keep-dirlinks (-K): not supported: the slave's rsync would follow links the master made"],
     ['--iconv', ['--iconv=utf8,latin1'], 'gsyncd: --iconv: not supported: gsyncd mirrors names byte for byte'],
