@@ -6,8 +6,9 @@
  * confirmation after each batch allows the difference the flag makes. A few cannot be
  * honoured continuously yet: those are refused, with the nearest form that works.
  *
- * The table is the one source for --help, the config template, the README's table (a test
- * compares them) and the slave's check of what its rsync --server may be told.
+ * The table is the one source for --help, the config template and the README's table (a
+ * test compares them). The slave checks the server forms of these flags by its own list
+ * (slave/rsync-allow.ts): it must not trust the master's idea of what is safe.
  */
 import type { Tunable } from './tunables.js';
 
