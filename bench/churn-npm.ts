@@ -13,6 +13,7 @@ import { gsyncdBin, gsyncdPeer, repoRoot } from './gsyncd.js';
 import { lsyncdPeer } from './lsyncd.js';
 import type { PeerSpec } from './peer.js';
 import { runBench } from './entry.js';
+import { treeDifferences, waitMirrored } from './converge.js';
 import { describeExit, killAll, run, runOk, sleep, type Daemon, type LogLine } from './proc.js';
 import { makeWorkDir } from './workdir.js';
 import { startSshd, type Sshd } from './sshd.js';
@@ -130,49 +131,13 @@ function census(dir: string): Census {
 }
 
 /**
- * rsync's itemized list of what the slave lacks to equal the master (`*deleting` for extra
- * paths): nothing when they match. Without `checksum` it is rsync's quick check (type, size,
- * mtime, permissions, link targets); with it, contents are compared too.
- */
-async function differences(master: string, slave: string, checksum: boolean): Promise<string[]> {
-  const r = await run('rsync', [checksum ? '-anic' : '-ani', '--delete', `${master}/`, `${slave}/`], { timeoutMs: 60_000 });
-  const lines = r.stdout.split('\n').filter((l) => l !== '');
-  // 24: a file vanished while rsync listed it, as it does while a daemon's rsync renames its
-  // temporaries into place. Not converged, whatever else it printed.
-  if (r.code === 24 || r.code === 23) return [...lines, `(rsync ${describeExit(r)}: ${r.stderr.trim().split('\n')[0] ?? ''})`];
-  if (r.code !== 0) throw new Error(`rsync dry run ${master}/ ${slave}/: ${describeExit(r)}\n${r.stderr.trim()}`);
-  return lines;
-}
-
-/**
- * Polls until the slave equals the master; resolves with the end of the first clean quick
- * check (an upper bound by one poll), once a comparison of contents agrees.
- */
-async function waitMirrored(master: string, slave: string, opts: { since: number; timeoutMs: number; alive: () => boolean }): Promise<number> {
-  for (;;) {
-    let diff = await differences(master, slave, false);
-    const at = performance.now();
-    if (diff.length === 0) {
-      diff = await differences(master, slave, true);
-      if (diff.length === 0) return at;
-    }
-    const waited = performance.now() - opts.since;
-    if (waited > opts.timeoutMs || !opts.alive()) {
-      const why = opts.alive() ? `not equal to the master after ${(waited / 1000).toFixed(1)} s` : 'daemon exited';
-      throw new Error(`slave ${why}; ${diff.length} differences, e.g.\n${diff.slice(0, 8).map((l) => `  | ${l}`).join('\n')}`);
-    }
-    await sleep(POLL_GAP_MS);
-  }
-}
-
-/**
  * The convergence test must see what a daemon could get wrong: a copy of `source` altered in
  * five ways (contents alone with size and mtime kept, permissions, a missing file, a stray
  * file, a symlink's target) must differ at each altered path, and an exact copy not at all.
  */
 async function checkCompare(source: string, copy: string): Promise<void> {
   await runOk('cp', ['-a', `${source}/.`, `${copy}/`]);
-  const exact = [...(await differences(source, copy, false)), ...(await differences(source, copy, true))];
+  const exact = [...(await treeDifferences(source, copy, { checksum: false })), ...(await treeDifferences(source, copy, { checksum: true }))];
   if (exact.length > 0) throw new Error(`compare check: an exact copy differs:\n${exact.slice(0, 5).join('\n')}`);
   const entries = walk(copy).filter((e) => e.rel.startsWith('node_modules/'));
   const files = entries.filter((e) => e.kind === 'file' && lstatSync(join(copy, e.rel)).size > 0);
@@ -192,8 +157,8 @@ async function checkCompare(source: string, copy: string): Promise<void> {
   writeFileSync(join(copy, 'node_modules/stray-file'), 'stray\n');
   unlinkSync(join(copy, link.rel));
   symlinkSync('elsewhere', join(copy, link.rel));
-  const quick = (await differences(source, copy, false)).join('\n');
-  const full = (await differences(source, copy, true)).join('\n');
+  const quick = (await treeDifferences(source, copy, { checksum: false })).join('\n');
+  const full = (await treeDifferences(source, copy, { checksum: true })).join('\n');
   const missed = [chmodded.rel, removed.rel, 'node_modules/stray-file', link.rel].filter((rel) => !quick.includes(rel) || !full.includes(rel));
   if (!full.includes(edited.rel)) missed.push(`${edited.rel} (contents only)`);
   if (missed.length > 0) throw new Error(`compare check: these alterations went unseen: ${missed.join(', ')}\nquick:\n${quick}\nfull:\n${full}`);
@@ -309,7 +274,7 @@ async function runDaemon(name: Name, sshd: Sshd, work: string, cache: string, o:
     // --timeout is for the steps; a start with one file in the master takes a second or two.
     const startMs = Math.max(o.timeoutMs, 30_000);
     await daemon.waitFor(spec.liveRe, startMs);
-    await waitMirrored(master, slave, { since: performance.now(), timeoutMs: startMs, alive });
+    await waitMirrored(master, slave, { since: performance.now(), timeoutMs: startMs, alive, pollMs: POLL_GAP_MS });
     await sleep(STEP_GAP_MS); // its start-up work (first reconciliation, snapshot) out of the way
     for (const [i, step] of STEPS.entries()) {
       phase = step.name;
@@ -318,14 +283,14 @@ async function runDaemon(name: Name, sshd: Sshd, work: string, cache: string, o:
       const figures: StepResult = { npmSeconds: await runNpm(master, step, cache, true, o.verbose) };
       const npmExit = performance.now();
       result.steps.push(figures);
-      mark.converged = await waitMirrored(master, slave, { since: npmExit, timeoutMs: o.timeoutMs, alive });
+      mark.converged = await waitMirrored(master, slave, { since: npmExit, timeoutMs: o.timeoutMs, alive, pollMs: POLL_GAP_MS });
       figures.convergeSeconds = (mark.converged - npmExit) / 1000;
       figures.nodeModules = census(join(master, 'node_modules'));
       log(`${name}: ${step.name}: npm ${figures.npmSeconds.toFixed(1)} s, converged ${figures.convergeSeconds.toFixed(2)} s later; ${figures.nodeModules.files} files in node_modules`);
       await sleep(i < STEPS.length - 1 ? STEP_GAP_MS : IDLE_MS);
       // Equal once is not enough: a late transfer of something stale could undo it, and the
       // time measured would then be a moment that passed, not convergence.
-      const later = await differences(master, slave, true);
+      const later = await treeDifferences(master, slave, { checksum: true });
       figures.stillEqual = later.length === 0;
       if (!figures.stillEqual) {
         const after = ((performance.now() - mark.converged) / 1000).toFixed(1);

@@ -16,7 +16,8 @@ import { gsyncdBin, gsyncdPeer, parseBatch, repoRoot } from './gsyncd.js';
 import { lsyncdPeer } from './lsyncd.js';
 import type { PeerSpec } from './peer.js';
 import { runBench } from './entry.js';
-import { describeExit, killAll, run, runOk, sleep, type Daemon, type LogLine } from './proc.js';
+import { treeDifferences, waitMirrored } from './converge.js';
+import { describeExit, killAll, runOk, sleep, type Daemon, type LogLine } from './proc.js';
 import { table } from './report.js';
 import { ratio } from './stats.js';
 import { makeWorkDir } from './workdir.js';
@@ -142,41 +143,6 @@ function sameTree(master: string, slave: string): boolean {
   }
 }
 
-/**
- * rsync's itemized list of what the slave lacks to equal the master (`*deleting` for extra
- * paths): nothing when they match. With `checksum`, contents are compared; without
- * `dirTimes`, directory times are left out (-O), as in the quick check.
- */
-async function differences(master: string, slave: string, opts: { checksum: boolean; dirTimes: boolean }): Promise<string[]> {
-  const flags = `-ani${opts.checksum ? 'c' : ''}${opts.dirTimes ? '' : 'O'}`;
-  const r = await run('rsync', [flags, '--delete', `${master}/`, `${slave}/`], { timeoutMs: 60_000 });
-  const lines = r.stdout.split('\n').filter((l) => l !== '');
-  // 24: a file vanished while rsync listed it, as it does while a daemon's rsync renames its
-  // temporaries into place. Not converged, whatever else it printed.
-  if (r.code === 24 || r.code === 23) return [...lines, `(rsync ${describeExit(r)}: ${r.stderr.trim().split('\n')[0] ?? ''})`];
-  if (r.code !== 0) throw new Error(`rsync dry run ${master}/ ${slave}/: ${describeExit(r)}\n${r.stderr.trim()}`);
-  return lines;
-}
-
-/**
- * Polls until the slave equals the master; resolves with the time of the first quick check
- * that matched (an upper bound by one poll), once a comparison of contents agrees.
- */
-async function waitMirrored(master: string, slave: string, opts: { since: number; timeoutMs: number; alive: () => boolean }): Promise<number> {
-  for (;;) {
-    const quick = sameTree(master, slave);
-    const at = performance.now();
-    if (quick && (await differences(master, slave, { checksum: true, dirTimes: false })).length === 0) return at;
-    const waited = performance.now() - opts.since;
-    if (waited > opts.timeoutMs || !opts.alive()) {
-      const diff = await differences(master, slave, { checksum: false, dirTimes: false });
-      const why = opts.alive() ? `not equal to the master after ${(waited / 1000).toFixed(1)} s` : 'daemon exited';
-      throw new Error(`slave ${why}; ${diff.length} differences, e.g.\n${diff.slice(0, 8).map((l) => `  | ${l}`).join('\n')}`);
-    }
-    await sleep(POLL_GAP_MS);
-  }
-}
-
 /** Inode numbers of `rel` on the slave and of everything under it, by path relative to it. */
 function inodes(root: string, rel: string): Map<string, bigint> {
   const top = lstatSync(join(root, rel), { bigint: true });
@@ -295,15 +261,15 @@ async function runStep(step: Step, where: { master: string; slave: string }, fig
   const before = inodes(slave, step.from);
   const t0 = performance.now();
   renameSync(join(master, step.from), join(master, step.to)); // what mv does within a file system
-  const converged = await waitMirrored(master, slave, { since: t0, timeoutMs: o.timeoutMs, alive });
+  const converged = await waitMirrored(master, slave, { since: t0, timeoutMs: o.timeoutMs, alive, pollMs: POLL_GAP_MS, dirTimes: false, quick: () => sameTree(master, slave) });
   figures.seconds = (converged - t0) / 1000;
   await sleep(STEP_GAP_MS);
   // Equal once is not enough: a late transfer (a reconciliation's resend) could undo it, or
   // write again the files that the rename kept. So inodes are compared at the gap's end.
-  const later = await differences(master, slave, { checksum: true, dirTimes: false });
+  const later = await treeDifferences(master, slave, { checksum: true, dirTimes: false });
   figures.stillEqual = later.length === 0;
   if (!figures.stillEqual) throw new Error(`the slave equalled the master, then differed ${STEP_GAP_MS / 1000} s later:\n${later.slice(0, 8).join('\n')}`);
-  figures.dirTimesDiffer = (await differences(master, slave, { checksum: false, dirTimes: true })).length;
+  figures.dirTimesDiffer = (await treeDifferences(master, slave, { checksum: false, dirTimes: true })).length;
   figures.inodes = keptInodes(before, inodes(slave, step.to));
 }
 
@@ -327,7 +293,7 @@ async function runDaemon(name: Name, sshd: Sshd | undefined, work: string, templ
   try {
     const startMs = Math.max(o.timeoutMs, 60_000);
     await daemon.waitFor(spec.liveRe, startMs);
-    result.initialSeconds = ((await waitMirrored(master, slave, { since: daemon.startedAt, timeoutMs: startMs, alive })) - daemon.startedAt) / 1000;
+    result.initialSeconds = ((await waitMirrored(master, slave, { since: daemon.startedAt, timeoutMs: startMs, alive, pollMs: POLL_GAP_MS, dirTimes: false, quick: () => sameTree(master, slave) })) - daemon.startedAt) / 1000;
     log(`${name}: live, slave in sync ${result.initialSeconds.toFixed(2)} s after launch`);
     await sleep(STEP_GAP_MS); // its start-up work (first reconciliation, snapshot) out of the way
     for (const step of STEPS) {

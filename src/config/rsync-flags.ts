@@ -36,34 +36,34 @@ const SIZE = { re: /^\d+(\.\d+)?([kmgtp](i?b)?|b)?([+-]1)?$/i, what: "a size as 
 /** A path the slave's rsync resolves against the slave root: relative, without `..`. */
 const SLAVE_RELATIVE = { re: /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\0\n*?[\\]+$/, what: 'a path relative to the slave root, without .. or wildcards' } as const;
 
-const bool = (name: string, short: string | undefined, effect: FlagEffect, help: string, live: string, extra: Partial<RsyncFlag> = {}): RsyncFlag => ({
-  name,
-  type: 'boolean',
-  default: false,
-  help: `rsync ${short ? `-${short}, ` : ''}--${name}: ${help}`,
-  does: help,
-  ...(short ? { short } : {}),
-  rsync: `--${name}`,
-  effect,
-  live,
-  ...extra,
-});
+/**
+ * One flag: a boolean, or with `arg` a value. The help is rsync's own words, and says so of a
+ * refused flag: --help and the config template list it as refused.
+ */
+function entry(name: string, short: string | undefined, arg: string | undefined, effect: FlagEffect, does: string, live: string, extra: Partial<RsyncFlag>): RsyncFlag {
+  const said = effect === 'refused' ? `refused, ${(extra.refusal ?? 'not supported').split(/[;(]/)[0]?.trim() ?? ''}` : does;
+  return {
+    name,
+    type: arg === undefined ? 'boolean' : 'string',
+    default: arg === undefined ? false : undefined,
+    ...(arg === undefined ? {} : { arg }),
+    help: `rsync ${short ? `-${short}, ` : ''}--${name}${arg === undefined ? '' : `=${arg}`}: ${said}`,
+    does,
+    ...(short ? { short } : {}),
+    rsync: `--${name}`,
+    effect,
+    live,
+    ...extra,
+  };
+}
 
-const valued = (name: string, short: string | undefined, arg: string, effect: FlagEffect, help: string, live: string, extra: Partial<RsyncFlag> = {}): RsyncFlag => ({
-  name,
-  type: 'string',
-  default: undefined,
-  arg,
-  help: `rsync ${short ? `-${short}, ` : ''}--${name}=${arg}: ${help}`,
-  does: help,
-  ...(short ? { short } : {}),
-  rsync: `--${name}`,
-  effect,
-  live,
-  ...extra,
-});
+const bool = (name: string, short: string | undefined, effect: FlagEffect, does: string, live: string, extra: Partial<RsyncFlag> = {}): RsyncFlag =>
+  entry(name, short, undefined, effect, does, live, extra);
 
-const TABLE: readonly RsyncFlag[] = [
+const valued = (name: string, short: string | undefined, arg: string, effect: FlagEffect, does: string, live: string, extra: Partial<RsyncFlag> = {}): RsyncFlag =>
+  entry(name, short, arg, effect, does, live, extra);
+
+export const RSYNC_FLAGS: readonly RsyncFlag[] = [
   // What is mirrored.
   bool('prune-empty-dirs', 'm', 'selects', 'prune empty directory chains from file-list',
     'a directory that holds no file to send is never created on the slave, and a delete that leaves one so is followed by a run of the nearest directory above that still holds a file, which removes the emptied chain from the slave; renames are sent as data'),
@@ -125,11 +125,6 @@ const TABLE: readonly RsyncFlag[] = [
     refusal: "not supported: gsyncd mirrors names byte for byte, and replays renames and confirms copies by the master's names",
   }),
 ];
-
-/** A refused flag's help says so: --help and the config template list it, as refused. */
-export const RSYNC_FLAGS: readonly RsyncFlag[] = TABLE.map((f) =>
-  f.effect === 'refused' ? { ...f, help: `${f.help.slice(0, f.help.indexOf(':'))}: refused, ${(f.refusal ?? 'not supported').split(/[;(]/)[0]?.trim() ?? ''}` } : f,
-);
 
 const byName = new Map(RSYNC_FLAGS.map((f) => [f.name, f]));
 

@@ -5,6 +5,7 @@
  * --existing creates nothing, --max-size sends nothing bigger) is no mismatch. Pure.
  */
 import type { Options } from '../config/options.js';
+import { usesArchive } from '../sync/rsync-argv.js';
 import { changedAttributes, describeAttribute, type Attribute, type PathReport, type TreeEntry } from '../verify/entry.js';
 
 export interface ConfirmScope {
@@ -33,7 +34,7 @@ const isFile = (r: PathReport): r is TreeEntry => r.type === 'file';
 export function confirmScope(o: Options): ConfirmScope {
   const flags = o.rsyncFlags;
   const ignored = new Set<Attribute>();
-  const archive = flags.has('archive') || !['recursive', 'links', 'perms', 'times', 'group', 'owner', 'devices-specials'].some((f) => flags.has(f));
+  const archive = usesArchive(flags);
   // Modes are rsync's to set only with -p and no --chmod rule (-E alone keeps only the x bits).
   if (!(archive || flags.has('perms')) || o.rsyncValues.has('chmod')) ignored.add('mode');
   if (!(archive || flags.has('times'))) ignored.add('mtime');

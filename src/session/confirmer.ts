@@ -7,6 +7,7 @@
 import type { Options } from '../config/options.js';
 import type { Logger } from '../log/logger.js';
 import type { BatchResult } from '../sync/batch.js';
+import { usesArchive } from '../sync/rsync-argv.js';
 import type { SlaveLink } from './slave-link.js';
 import { SAMPLE_SIZE, confirmPaths, pickSample } from './confirm.js';
 import { confirmScope, type ConfirmScope } from './confirm-scope.js';
@@ -27,8 +28,7 @@ export interface ConfirmerDeps {
 
 /** Confirming compares modes and times: only meaningful when rsync keeps them, and never with -n. */
 export function confirmable(flags: ReadonlySet<string>): boolean {
-  const parts = ['recursive', 'links', 'perms', 'times', 'group', 'owner', 'devices-specials'];
-  const archive = flags.has('archive') || !parts.some((x) => flags.has(x));
+  const archive = usesArchive(flags);
   return !flags.has('dry-run') && (archive || (flags.has('perms') && flags.has('times') && flags.has('links')));
 }
 

@@ -11,7 +11,7 @@ import { withoutRename, type ChangeEvent, type ChangeHandlers } from '../watch/c
 import { SETTLE_MS } from './history.js';
 import type { SessionQueue } from './queue.js';
 import type { Renames } from './renames.js';
-import { emptiedAbove } from './prune-empty.js';
+import { emptiedAt } from './prune-empty.js';
 
 export interface IntakeDeps {
   readonly options: Options;
@@ -31,6 +31,8 @@ export interface IntakeDeps {
 
 export class Intake {
   private lastEvent = 0;
+  /** -m: directories being looked at after a delete → whether another delete came in them meanwhile. */
+  private readonly pruneLooks = new Map<string, boolean>();
 
   constructor(private readonly d: IntakeDeps) {}
 
@@ -124,13 +126,29 @@ export class Intake {
     if (e.kind === 'delete' && this.d.options.rsyncFlags.has('prune-empty-dirs')) void this.pruneAbove(e.path, origin);
   }
 
-  /** -m: a chain the delete left without files goes from the slave too (prune-empty.ts). */
+  /**
+   * -m: a chain the delete left without files goes from the slave too (prune-empty.ts). One
+   * look per directory at a time, again once done when more deletes came meanwhile: `rm -rf`
+   * of a large tree is one look per directory, not one per file.
+   */
   private async pruneAbove(deleted: string, origin: number): Promise<void> {
-    const dir = await emptiedAbove(this.d.masterRoot, deleted, this.d.matcher).catch(() => undefined);
-    if (dir === undefined || this.d.stopRequested()) return;
-    this.d.logger.debug('directories left without files; sending the nearest that holds some whole', { deleted, dir: dir || '.' });
-    this.d.queue.add(dir, true, origin);
-    this.d.queue.kick();
+    const dir = parentOf(deleted);
+    if (this.pruneLooks.has(dir)) {
+      this.pruneLooks.set(dir, true);
+      return;
+    }
+    try {
+      do {
+        this.pruneLooks.set(dir, false);
+        const whole = await emptiedAt(this.d.masterRoot, dir, this.d.matcher).catch(() => undefined);
+        if (whole === undefined || this.d.stopRequested()) continue;
+        this.d.logger.debug('directories left without files; sending the nearest that holds some whole', { deleted, dir: whole || '.' });
+        this.d.queue.add(whole, true, origin);
+        this.d.queue.kick();
+      } while (this.pruneLooks.get(dir) === true);
+    } finally {
+      this.pruneLooks.delete(dir);
+    }
   }
 
   /**

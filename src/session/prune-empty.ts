@@ -34,15 +34,14 @@ export async function holdsFile(root: string, dir: string, matcher: Matcher): Pr
 }
 
 /**
- * The directory to send whole after `deleted` went, or undefined when its directory still
- * holds a file (nothing became empty).
+ * The directory to send whole after a delete in `dir`, or undefined when `dir` still holds a
+ * file (nothing became empty).
  */
-export async function emptiedAbove(root: string, deleted: string, matcher: Matcher): Promise<string | undefined> {
-  let dir = parentOf(deleted);
+export async function emptiedAt(root: string, dir: string, matcher: Matcher): Promise<string | undefined> {
   if (await holdsFile(root, dir, matcher)) return undefined;
-  while (dir !== '') {
-    dir = parentOf(dir);
-    if (dir === '' || (await holdsFile(root, dir, matcher))) return dir;
+  for (let above = dir; above !== ''; ) {
+    above = parentOf(above);
+    if (above === '' || (await holdsFile(root, above, matcher))) return above;
   }
   return '';
 }

@@ -33,10 +33,12 @@ const SHORT: Readonly<Record<string, string>> = {
 };
 const ARCHIVE_PARTS = ['recursive', 'links', 'perms', 'times', 'group', 'owner', 'devices-specials'];
 
-/** Transfer flags: -a unless the user chose -a's parts one by one, as rsync users do. */
+/** Whether runs get -a: asked for, or none of its parts chosen one by one (as rsync users do). Pure. */
+export const usesArchive = (flags: ReadonlySet<string>): boolean => flags.has('archive') || !ARCHIVE_PARTS.some((f) => flags.has(f));
+
+/** Transfer flags: -a unless the user chose -a's parts one by one. */
 function transferFlags(plan: RsyncPlan, recursive: boolean): string[] {
-  const explicitParts = ARCHIVE_PARTS.some((f) => plan.flags.has(f));
-  const useArchive = plan.flags.has('archive') || !explicitParts;
+  const useArchive = usesArchive(plan.flags);
   const out: string[] = [];
   if (useArchive) out.push('-a');
   for (const name of [...ARCHIVE_PARTS, 'hard-links', 'acls', 'xattrs', 'compress', 'dry-run', 'verbose', 'quiet']) {
