@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { splitWords } from '../transport/shell-words.js';
 import { checkRsyncServer } from './rsync-allow.js';
-import { insideRoots } from './inside-roots.js';
+import { allowedRoots, placeRsyncRequest } from './rsync-request.js';
 
 export type Restricted =
   | { readonly kind: 'channel' }
@@ -32,9 +32,7 @@ export async function checkRequest(original: string | undefined, roots: readonly
   if (program !== 'rsync') return refused(`only gsyncd's slave channel and a receiving rsync may run, not ${JSON.stringify(words[0] ?? '')}`);
   const check = checkRsyncServer(words);
   if (!check.ok) return refused(check.reason);
-  const inside = await insideRoots(path.resolve(home, check.dest), roots);
-  if (inside === undefined) return refused(`destination ${check.dest} is outside the allowed roots (${roots.join(', ')})`);
-  // rsync's own idea of "dest/" (contents into) must survive the resolution.
-  const dest = check.dest.endsWith('/') && !inside.endsWith('/') ? `${inside}/` : inside;
-  return { kind: 'rsync', options: check.options, dest };
+  const placed = await placeRsyncRequest(check, { base: home, within: [allowedRoots(roots)], confined: true });
+  if ('reason' in placed) return refused(placed.reason);
+  return { kind: 'rsync', options: placed.options, dest: placed.dest };
 }

@@ -41,7 +41,13 @@ const insidePath = (p: string): boolean => p !== '' && !p.startsWith('/') && !p.
 const DEST_FORBIDDEN = /[`$;|&<>'"\\*?[\]\n\r\t\x00-\x1f\x7f]/;
 
 export type RsyncCheck =
-  | { readonly ok: true; readonly options: readonly string[]; readonly dest: string }
+  | {
+      readonly ok: true;
+      readonly options: readonly string[];
+      readonly dest: string;
+      /** The options that name a path (--temp-dir, --backup-dir) and their values, for the caller to place. */
+      readonly paths: readonly (readonly [string, string])[];
+    }
   | { readonly ok: false; readonly reason: string };
 
 const refuse = (reason: string): RsyncCheck => ({ ok: false, reason });
@@ -51,6 +57,7 @@ export function checkRsyncServer(words: readonly string[]): RsyncCheck {
   if (words[1] !== '--server') return refuse('only "rsync --server" may run');
   const rest = words.slice(2);
   const options: string[] = [];
+  const pathOptions: [string, string][] = [];
   let i = 0;
   for (; i < rest.length; i++) {
     const w = rest[i] ?? '';
@@ -63,6 +70,7 @@ export function checkRsyncServer(words: readonly string[]): RsyncCheck {
       const value = rest[i + 1] ?? '';
       if (!insidePath(value)) return refuse(`rsync ${w} ${JSON.stringify(value)} is not allowed: give a path relative to the slave root, without ..`);
       options.push(w, value);
+      pathOptions.push([w, value]);
       i++;
       continue;
     }
@@ -88,5 +96,5 @@ export function checkRsyncServer(words: readonly string[]): RsyncCheck {
   if (paths.length !== 2 || paths[0] !== '.') return refuse('rsync must be given exactly ". DEST"');
   const dest = paths[1] ?? '';
   if (dest === '' || DEST_FORBIDDEN.test(dest)) return refuse(`destination ${JSON.stringify(dest)} holds characters that are not allowed`);
-  return { ok: true, options, dest };
+  return { ok: true, options, dest, paths: pathOptions };
 }

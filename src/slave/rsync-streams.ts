@@ -7,12 +7,11 @@
  * control (transport/stream-window.ts); its stderr as `stderr`; its end as `exit`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { dieWithParent } from '../sync/no-orphans.js';
 import { inflow, Outflow } from '../transport/stream-window.js';
 import { splitWords } from '../transport/shell-words.js';
-import { insideRoots } from './inside-roots.js';
+import { allowedRoots, placeRsyncRequest, sessionRoot } from './rsync-request.js';
 import type { StreamMessage } from './protocol.js';
 import { checkRsyncServer } from './rsync-allow.js';
 
@@ -79,14 +78,9 @@ export class SlaveStreams {
     if (root === undefined) return { reason: 'no root yet' };
     const check = checkRsyncServer(words);
     if (!check.ok) return { reason: check.reason };
-    let dest = path.resolve(root, check.dest);
-    for (const r of [root, ...this.o.roots]) {
-      const inside = await insideRoots(dest, [r]);
-      if (inside === undefined) return { reason: `destination ${check.dest} is outside the root ${r}` };
-      dest = inside;
-    }
-    // rsync's own idea of "dest/" (contents into) must survive the resolution.
-    return { options: check.options, dest: check.dest.endsWith('/') && !dest.endsWith('/') ? `${dest}/` : dest };
+    // Inside the session's root, and inside one of the allowed roots where the operator gave some.
+    const roots = this.o.roots;
+    return placeRsyncRequest(check, { base: root, within: roots.length > 0 ? [sessionRoot(root), allowedRoots(roots)] : [sessionRoot(root)], confined: roots.length > 0 });
   }
 
   private async start(stream: number, words: readonly string[]): Promise<void> {
@@ -97,7 +91,7 @@ export class SlaveStreams {
     }
     const { options, dest } = check;
     const [program = 'rsync', ...pre] = splitWords(this.o.rsyncCommand);
-    const child = spawn(...dieWithParent(program, [...pre, '--server', ...options, '.', dest]), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(...dieWithParent(program, [...pre, '--server', ...options, '--', '.', dest]), { stdio: ['pipe', 'pipe', 'pipe'] });
     const out = new Outflow(child.stdout, (chunk) => {
       this.o.send({ type: 'data', stream, b64: chunk.toString('base64') });
     });

@@ -99,6 +99,17 @@ const REFUSALS: readonly RefusalCase[] = [
     command: (c) => `rsync --server ${CLIENT_FLAGS} --temp-dir=${c.outside} . ${c.root}/`,
     data: 'push',
   },
+  // A relative path passes the allow-list, but rsync would follow a link the master made.
+  {
+    name: 'rsync --temp-dir through a symlink in the root that points outside',
+    command: (c) => `rsync --server ${CLIENT_FLAGS} --temp-dir link-out . ${c.root}/`,
+    data: 'push',
+  },
+  {
+    name: 'rsync -b --backup-dir through a symlink in the root that points outside',
+    command: (c) => `rsync --server -b${CLIENT_FLAGS.slice(1)} --backup-dir link-out . ${c.root}/`,
+    data: 'push',
+  },
   { name: 'rsync with two destinations', command: (c) => `rsync --server ${CLIENT_FLAGS} . ${c.root}/ ${c.outside}/` },
   { name: 'rsync without --server', command: (c) => `rsync -a ${c.outside}/ ${c.root}/` },
   { name: 'gsyncd slave --root / (options through the key)', command: () => 'gsyncd slave --root /' },
