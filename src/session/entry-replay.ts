@@ -33,6 +33,8 @@ export interface ReplayDeps {
   readonly snapshots: Snapshots | undefined;
   /** Filter rules that could judge a directory's content by where it is: resend a moved one. */
   readonly rulesByPlace: boolean;
+  /** A stop was asked: the steps not begun go as data, which the stop saves (invariant 7). */
+  readonly stopping: () => boolean;
 }
 
 const overlap = (a: string, b: string): boolean => isWithin(a, b) || isWithin(b, a);
@@ -40,20 +42,36 @@ const overlap = (a: string, b: string): boolean => isWithin(a, b) || isWithin(b,
 export class Replayer {
   constructor(private readonly d: ReplayDeps) {}
 
-  /** The scheduler's run of steps. Never rejects. */
+  /**
+   * The scheduler's run of steps. Never rejects: should anything throw, the steps not done yet
+   * are queued as data (invariant 1). A stop ends it after the step under way.
+   */
   async run(steps: readonly QueuedStep[]): Promise<void> {
     const release = this.d.checkpoints.hold(steps.reduce((m, s) => Math.min(m, s.origin_ms), Infinity));
     /** Paths the slave no longer holds as the steps expect: a step on them is sent as data. */
     const tainted: string[] = [];
+    let next = 0;
     try {
-      for (const s of steps) {
-        if (tainted.some((t) => overlap(t, s.from) || overlap(t, s.to))) {
+      for (; next < steps.length; next++) {
+        const s = steps[next];
+        if (s === undefined) continue;
+        if (this.d.stopping()) {
+          this.sendInstead(s, 'gsyncd is stopping', 'fallback', tainted);
+        } else if (tainted.some((t) => overlap(t, s.from) || overlap(t, s.to))) {
           this.sendInstead(s, 'it follows a rename that was not replayed', 'fallback', tainted);
-          continue;
+        } else {
+          // Before the request: a change made while it is under way is not taken for sent.
+          const started = Date.now();
+          const r = await this.replayOne(s);
+          if (r.result === 'done') await this.done(s, started);
+          else this.sendInstead(s, r.reason, r.result, tainted);
         }
-        const r = await this.replayOne(s);
-        if (r.result === 'done') await this.done(s);
-        else this.sendInstead(s, r.reason, r.result, tainted);
+      }
+    } catch (e) {
+      this.d.logger.error('internal error in a run of renames; sending the rest by rsync', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      for (const s of steps.slice(next)) {
+        for (const p of new Set([s.from, s.origin.from])) this.d.queue.add(p, false, s.origin_ms);
+        this.d.queue.add(s.origin.to, true, s.origin_ms);
       }
     } finally {
       release();
@@ -71,15 +89,14 @@ export class Replayer {
     }
   }
 
-  private async done(s: QueuedStep): Promise<void> {
+  private async done(s: QueuedStep, started: number): Promise<void> {
     const { logger, queue } = this.d;
     // A step aside is half a rename: the rest follows.
     if (s.to !== s.origin.to) return;
     this.count('done');
     logger.info('renamed on the slave', { from: s.origin.from, to: s.to });
-    const now = Date.now();
     // The slave's copy moved whole: for the reconciliation, the new name went out as a subtree.
-    this.d.snapshots?.sent([s.origin.from, s.to], now, true);
+    this.d.snapshots?.sent([s.origin.from, s.to], started, true);
     // rename(2) sets its directories' times to now on the slave; rsync sets them back.
     for (const dir of new Set([parentOf(s.origin.from), parentOf(s.to)])) queue.add(dir, false, s.origin_ms);
     if (s.verify || (this.d.rulesByPlace && (await this.isDirectory(s.to)))) queue.add(s.to, true, s.origin_ms);

@@ -185,6 +185,7 @@ export class Session {
       checkpoints: this.checkpoints,
       snapshots: this.snapshots,
       rulesByPlace: !p.matcher.empty,
+      stopping: stopRequested,
     });
     const slaveRoot = (): string => (p.slave.kind !== 'volume' ? p.slave.path : (p.link?.reply?.root ?? ''));
     this.dispatcher = new Dispatcher({

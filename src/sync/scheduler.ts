@@ -135,7 +135,8 @@ export class Scheduler {
     const paths = steps.flatMap((step) => [step.from, step.to]);
     this.locks.lock(paths);
     this.replaying = true;
-    void s.run(steps).finally(() => {
+    // run() never rejects; a bug in it must still not leave the paths locked or reject unhandled.
+    void s.run(steps).catch(() => undefined).finally(() => {
       this.locks.unlock(paths);
       this.replaying = false;
       this.ended();
