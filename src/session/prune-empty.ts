@@ -5,7 +5,7 @@
  * nearest directory above that still holds one (or the root) is queued whole: its run prunes
  * the emptied chain and deletes it on the slave, as a cron `rsync -am --delete` would.
  */
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Matcher } from '../filter/matcher.js';
 import { parentOf } from '../sync/paths.js';
@@ -33,11 +33,19 @@ export async function holdsFile(root: string, dir: string, matcher: Matcher): Pr
   return false;
 }
 
+const exists = (p: string): Promise<boolean> =>
+  lstat(p).then(
+    () => true,
+    () => false,
+  );
+
 /**
  * The directory to send whole after a delete in `dir`, or undefined when `dir` still holds a
- * file (nothing became empty).
+ * file (nothing became empty) or is gone itself.
  */
 export async function emptiedAt(root: string, dir: string, matcher: Matcher): Promise<string | undefined> {
+  // Gone too (rm -rf): its own delete is an event, and the look from there is its parent's.
+  if (!(await exists(path.join(root, dir)))) return undefined;
   if (await holdsFile(root, dir, matcher)) return undefined;
   for (let above = dir; above !== ''; ) {
     above = parentOf(above);
