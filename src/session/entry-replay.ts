@@ -12,7 +12,7 @@ import type { EntryOp, EntryResult } from '../slave/entry-ops.js';
 import type { SessionMetrics } from '../status/metrics.js';
 import type { EntryQueue, QueuedStep } from '../sync/entry-queue.js';
 import { encodeName } from '../sync/names.js';
-import { isWithin, parentOf } from '../sync/paths.js';
+import { overlaps, parentOf } from '../sync/paths.js';
 import type { Checkpoints } from './checkpoints.js';
 import type { SessionQueue } from './queue.js';
 import type { Snapshots } from './snapshots.js';
@@ -37,7 +37,6 @@ export interface ReplayDeps {
   readonly stopping: () => boolean;
 }
 
-const overlap = (a: string, b: string): boolean => isWithin(a, b) || isWithin(b, a);
 
 export class Replayer {
   constructor(private readonly d: ReplayDeps) {}
@@ -57,7 +56,7 @@ export class Replayer {
         if (s === undefined) continue;
         if (this.d.stopping()) {
           this.sendInstead(s, 'gsyncd is stopping', 'fallback', tainted);
-        } else if (tainted.some((t) => overlap(t, s.from) || overlap(t, s.to))) {
+        } else if (tainted.some((t) => overlaps(t, s.from) || overlaps(t, s.to))) {
           this.sendInstead(s, 'it follows a rename that was not replayed', 'fallback', tainted);
         } else {
           // Before the request: a change made while it is under way is not taken for sent.

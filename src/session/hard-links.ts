@@ -19,6 +19,8 @@ import { multiLinked, namesOf, type InodeKey } from '../watch/hard-link-find.js'
 
 export interface HardLinksDeps {
   readonly masterRoot: string;
+  /** Directories the listings leave out (Matcher.ignoredDirNames): not searched either. */
+  readonly pruned: readonly string[];
   readonly logger: Logger;
   /** Queues paths to send (non-recursive) and lets a batch start. */
   readonly queue: (paths: readonly string[]) => void;
@@ -35,7 +37,7 @@ export class HardLinks {
   /** The master's multi-linked files, found in the background (once the watch is in place). */
   seed(): void {
     const started = performance.now();
-    void multiLinked(this.d.masterRoot, this.d.signal).then(
+    void multiLinked(this.d.masterRoot, this.d.pruned, this.d.signal).then(
       (found) => {
         for (const [key, names] of found) for (const n of names) this.add(key, n);
         this.d.logger.debug('hard links found', { inodes: found.size, seconds: ((performance.now() - started) / 1000).toFixed(2) });
@@ -97,7 +99,7 @@ export class HardLinks {
 
   private lookUp(key: InodeKey, nlink: number): void {
     this.lookedUp.set(key, nlink);
-    void namesOf(this.d.masterRoot, key, this.d.signal).then(
+    void namesOf(this.d.masterRoot, this.d.pruned, key, this.d.signal).then(
       (names) => {
         for (const n of names) this.add(key, n);
         this.d.logger.debug('names of a hard-linked file found', { inode: key, names: names.length });

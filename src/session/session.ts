@@ -95,7 +95,7 @@ export class Session {
       { queue: this.steps, run: (steps) => this.replayer.run(steps) },
       // A History Crawl ends when its last batch does, not at the next tick.
       () => {
-        if (this.changes.size === 0 && this.steps.size === 0) void this.crawls.endHistoryIfDone(true);
+        if (this.nothingLeft()) void this.crawls.endHistoryIfDone(true);
       },
     );
     const kick = (): void => {
@@ -119,7 +119,7 @@ export class Session {
         queueEvent: (e, origin) => {
           this.intake.queueEvent(e, origin);
         },
-        idle: () => this.changes.size === 0 && this.steps.size === 0 && this.scheduler.active === 0 && !this.dispatcher.rechecking() && this.life.faultyReason() === undefined,
+        idle: () => this.nothingLeft() && !this.dispatcher.rechecking() && this.life.faultyReason() === undefined,
         lastEventAt: () => this.intake.lastEventAt(),
         marker: (at, listedFrom) => sessionMarker(p, this.crawls.slaveId, at, listedFrom),
         stopSignal: this.stopping.signal,
@@ -128,6 +128,7 @@ export class Session {
       options.rsyncFlags.has('hard-links') && !options.once
         ? new HardLinks({
             masterRoot: p.master.path,
+            pruned: p.matcher.ignoredDirNames,
             logger,
             signal: this.stopping.signal,
             queue: (paths) => {
@@ -310,8 +311,7 @@ export class Session {
       if (!this.gate.isPaused) this.scheduler.resume();
       this.snapshots?.start();
       this.every(1000, () => {
-        const idle = this.changes.size === 0 && this.scheduler.active === 0;
-        void this.crawls.endHistoryIfDone(idle);
+        void this.crawls.endHistoryIfDone(this.nothingLeft());
         void this.checkpoints.follow().catch(() => undefined);
         this.snapshots?.tick();
       });
@@ -326,6 +326,11 @@ export class Session {
       await this.finish(ExitCode.failure).catch(() => undefined);
       throw e;
     }
+  }
+
+  /** Nothing queued, no rename waiting, no batch or run of renames under way. */
+  private nothingLeft(): boolean {
+    return this.changes.size === 0 && this.steps.size === 0 && this.scheduler.active === 0;
   }
 
   /**
@@ -387,7 +392,7 @@ export class Session {
     }
     this.killing.abort();
     // Renames not yet replayed are saved as what they stand for: a delete and a new subtree.
-    for (const s of this.steps.takeAll()) for (const e of withoutRename({ path: s.origin.to, kind: 'rename', from: s.origin.from })) this.changes.add(e.path, e.kind !== 'delete', Date.now(), s.origin_ms);
+    for (const s of this.steps.takeAll()) for (const e of withoutRename({ path: s.origin.to, kind: 'rename', from: s.origin.from })) this.queue.add(e.path, e.kind !== 'delete', s.origin_ms);
     if (saveFinal) await this.snapshots?.saveFinal(() => this.changes.snapshot());
     await this.p.link?.close().catch(() => undefined);
     await this.rshServer?.close().catch(() => undefined);

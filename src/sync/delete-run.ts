@@ -36,8 +36,11 @@ const MAX_RULE_BYTES = 96 * 1024;
  * and any other path is literal as it is.
  */
 export function literalPattern(p: string): string {
-  return /[*?[]/.test(p) ? p.replace(/[\\*?[]/g, '\\$&') : p;
+  return /[*?[]/.test(p) ? escapeWildcards(p) : p;
 }
+
+/** Every wildcard character and backslash escaped, for a pattern that holds a wildcard of its own. */
+export const escapeWildcards = (p: string): string => p.replace(/[\\*?[]/g, '\\$&');
 
 /** The listed form of a parent: `.` for the root, `PARENT/.` below it. */
 export const listedParent = (parent: string): string => (parent === '' ? '' : `${parent}/.`);
@@ -53,7 +56,7 @@ function rulesFor(byParent: ReadonlyMap<string, readonly string[]>): string[] {
   for (const p of byParent.keys()) for (let d = p; d !== '' && !dirs.has(d); d = parentOf(d)) dirs.add(d);
   const parents = [...dirs].map((d) => `+ ${literalPattern(`/${d}`)}/`);
   // The `*` makes each a wildcard pattern: the parent's own wildcards and backslashes escaped.
-  const excludes = [...byParent.keys()].map((p) => `- ${p === '' ? '' : `/${p}`.replace(/[\\*?[]/g, '\\$&')}/*`);
+  const excludes = [...byParent.keys()].map((p) => `- ${p === '' ? '' : escapeWildcards(`/${p}`)}/*`);
   return [...includes, ...parents, ...excludes];
 }
 

@@ -7,7 +7,7 @@
  * it waits until the step is done (`blocks`). A change queued
  * before the rename was moved to the new name (ChangeSet.retarget), so it goes after.
  */
-import { isWithin } from './paths.js';
+import { overlaps } from './paths.js';
 import type { Step } from './move-order.js';
 import { PathLocks } from './path-locks.js';
 
@@ -18,7 +18,6 @@ export interface QueuedStep extends Step {
   readonly verify: boolean;
 }
 
-const overlap = (a: string, b: string): boolean => isWithin(a, b) || isWithin(b, a);
 
 export class EntryQueue {
   private steps: QueuedStep[] = [];
@@ -70,7 +69,7 @@ export class EntryQueue {
     const touched = [...paths];
     const out: QueuedStep[] = [];
     for (const s of this.steps) {
-      if (!touched.some((t) => overlap(t, s.from) || overlap(t, s.to))) continue;
+      if (!touched.some((t) => overlaps(t, s.from) || overlaps(t, s.to))) continue;
       out.push(s);
       touched.push(s.from, s.to, s.origin.from, s.origin.to);
     }

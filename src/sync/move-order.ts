@@ -10,7 +10,7 @@
  * When every move waits on another (a swap, a rotation), one entry steps aside to a
  * temporary name beside it, as `mv a t; mv b a; mv t b` would.
  */
-import { isWithin, parentOf } from './paths.js';
+import { ancestorsOf, isWithin, overlaps, parentOf } from './paths.js';
 
 export interface Move {
   readonly from: string;
@@ -22,7 +22,6 @@ export interface Step extends Move {
   readonly origin: Move;
 }
 
-const overlap = (a: string, b: string): boolean => isWithin(a, b) || isWithin(b, a);
 
 /** The temporary name for a step aside: hidden, beside the entry, unlike any name of the moves. */
 export const asideName = (path: string, token: string, n: number): string => {
@@ -49,11 +48,8 @@ function countUnder(paths: readonly string[]): Map<string, number> {
   for (const p of paths) for (let a = p; a !== ''; a = parentOf(a)) under.set(a, (under.get(a) ?? 0) + 1);
   return under;
 }
-const properAncestors = (p: string): string[] => {
-  const out: string[] = [];
-  for (let a = parentOf(p); a !== ''; a = parentOf(a)) out.push(a);
-  return out;
-};
+/** The directories above `p`, the root left out. */
+const properAncestors = (p: string): string[] => [...ancestorsOf(p)].filter((a) => a !== '');
 
 export function orderMoves(moves: readonly Move[], token: string): Ordered {
   const real = moves.filter((m) => m.from !== m.to);
@@ -104,8 +100,8 @@ function orderEntangled(pending: { cur: string; to: string; origin: Move }[], to
   };
   // Waits on an entry still to move that stands at, in or above its target, or on the move
   // that puts its target's directory in place.
-  const waits = (m: (typeof pending)[number]): boolean => pending.some((p) => p !== m && (overlap(p.cur, m.to) || (p.to !== m.to && isWithin(m.to, p.to))));
-  const clear = (name: string): boolean => !pending.some((p) => overlap(name, p.to));
+  const waits = (m: (typeof pending)[number]): boolean => pending.some((p) => p !== m && (overlaps(p.cur, m.to) || (p.to !== m.to && isWithin(m.to, p.to))));
+  const clear = (name: string): boolean => !pending.some((p) => overlaps(name, p.to));
   // Each round places a move or steps one aside to a name no target overlaps: bounded.
   for (let round = 0; pending.length > 0 && round <= 2 * total; round++) {
     const ready = pending.findIndex((m) => !waits(m));
@@ -116,7 +112,7 @@ function orderEntangled(pending: { cur: string; to: string; origin: Move }[], to
       continue;
     }
     // Every move waits: one whose entry stands where another must go steps aside.
-    const blocker = pending.findIndex((m) => pending.some((p) => p !== m && overlap(m.cur, p.to)));
+    const blocker = pending.findIndex((m) => pending.some((p) => p !== m && overlaps(m.cur, p.to)));
     const i = blocker >= 0 ? blocker : 0;
     const m = pending[i];
     if (m === undefined) break;

@@ -17,6 +17,9 @@ export function* ancestorsOf(path: string): Generator<string> {
 /** Whether `a` is `b` or lies inside it. */
 export const isWithin = (a: string, b: string): boolean => b === '' || a === b || a.startsWith(`${b}/`);
 
+/** Whether one of `a` and `b` holds the other (or they are the same). */
+export const overlaps = (a: string, b: string): boolean => isWithin(a, b) || isWithin(b, a);
+
 /** First component: the subtree a path belongs to. */
 export const topOf = (path: string): string => {
   const i = path.indexOf('/');

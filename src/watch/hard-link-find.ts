@@ -7,14 +7,18 @@
 import { spawn } from 'node:child_process';
 import { decodeName } from '../sync/names.js';
 import { dieWithParent } from '../sync/no-orphans.js';
+import { pruneExpression } from './listing.js';
 
 /** `DEV:INO`: one inode of the master. */
 export type InodeKey = string;
 
-/** Runs find in `root` at nice 10 and gives its NUL-ended records (bytes), or throws. */
-function findRecords(root: string, args: readonly string[], signal: AbortSignal | undefined): Promise<Buffer[]> {
+/**
+ * Runs find in `root` at nice 10, leaving out the directories the listings leave out (the
+ * filters', and the mount points of -x), and gives its NUL-ended records (bytes), or throws.
+ */
+function findRecords(root: string, pruned: readonly string[], args: readonly string[], signal: AbortSignal | undefined): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(...dieWithParent('nice', ['-n', '10', 'find', '.', '-mindepth', '1', ...args]), {
+    const child = spawn(...dieWithParent('nice', ['-n', '10', 'find', '.', '-mindepth', '1', ...pruneExpression(pruned), ...args]), {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(signal ? { signal } : {}),
@@ -54,9 +58,9 @@ function parse(record: Buffer): [InodeKey, string] | undefined {
 }
 
 /** The master's files with more than one name, by inode (names in one filesystem, as rsync -H links them). */
-export async function multiLinked(root: string, signal?: AbortSignal): Promise<Map<InodeKey, string[]>> {
+export async function multiLinked(root: string, pruned: readonly string[], signal?: AbortSignal): Promise<Map<InodeKey, string[]>> {
   const groups = new Map<InodeKey, string[]>();
-  for (const r of await findRecords(root, ['-type', 'f', '-links', '+1', '-printf', '%D:%i %p\\0'], signal)) {
+  for (const r of await findRecords(root, pruned, ['-type', 'f', '-links', '+1', '-printf', '%D:%i %p\\0'], signal)) {
     const kv = parse(r);
     if (kv === undefined) continue;
     const names = groups.get(kv[0]);
@@ -67,10 +71,10 @@ export async function multiLinked(root: string, signal?: AbortSignal): Promise<M
 }
 
 /** Every name of the inode `key` under `root`. */
-export async function namesOf(root: string, key: InodeKey, signal?: AbortSignal): Promise<string[]> {
+export async function namesOf(root: string, pruned: readonly string[], key: InodeKey, signal?: AbortSignal): Promise<string[]> {
   const ino = key.slice(key.indexOf(':') + 1);
   const names: string[] = [];
-  for (const r of await findRecords(root, ['-inum', ino, '-printf', '%D:%i %p\\0'], signal)) {
+  for (const r of await findRecords(root, pruned, ['-inum', ino, '-printf', '%D:%i %p\\0'], signal)) {
     const kv = parse(r);
     if (kv?.[0] === key) names.push(kv[1]);
   }

@@ -8,6 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { FilterArg } from '../filter/rules.js';
+// The rules end in `*`, so a backslash escapes rsync's wildcard characters in a mount point.
+import { escapeWildcards } from '../sync/delete-run.js';
 
 /** mountinfo's octal escapes (`\040` is a space). */
 const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
@@ -43,9 +45,6 @@ export async function mountPointsInside(root: string): Promise<string[]> {
   return [...out].sort();
 }
 
-/** rsync's wildcard characters, escaped: the rule ends in `*`, so a backslash escapes them. */
-const escapePattern = (p: string): string => p.replace(/[*?[\\]/g, (c) => `\\${c}`);
-
 /**
  * The rules that leave each mount point's contents out, first of all: the mount point itself
  * is sent (as rsync -x sends it), nothing below it, and the slave's copy of what is below is
@@ -53,7 +52,7 @@ const escapePattern = (p: string): string => p.replace(/[*?[\\]/g, (c) => `\\${c
  */
 export function mountPointRules(mounts: readonly string[]): FilterArg[] {
   return mounts.flatMap((m) => [
-    { kind: 'filter' as const, value: `P /${escapePattern(m)}/*` },
-    { kind: 'filter' as const, value: `- /${escapePattern(m)}/*` },
+    { kind: 'filter' as const, value: `P /${escapeWildcards(m)}/*` },
+    { kind: 'filter' as const, value: `- /${escapeWildcards(m)}/*` },
   ]);
 }
