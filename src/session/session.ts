@@ -83,6 +83,7 @@ export class Session {
     const stopRequested = (): boolean => this.stopping.signal.aborted;
     const failed = new FailedPaths(status.current.failed_paths ?? []);
     this.changes = new ChangeSet(options.maxQueue);
+    const target = replayTarget(p);
     this.scheduler = new Scheduler(
       this.changes,
       { jobs: options.syncJobs, batchSize: options.batchSize, batchDelayMs: options.batchDelay * 1000, gather: () => this.life.phase() !== 'HistoryCrawl' },
@@ -92,7 +93,7 @@ export class Session {
         logger.error('internal error in a batch; its paths stay queued', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
         this.changes.requeue(entries, Date.now() + 5000, Date.now());
       },
-      { queue: this.steps, run: (steps) => this.replayer.run(steps) },
+      { queue: this.steps, run: (steps) => this.replayer.run(steps), ready: () => target.replay() !== undefined },
       // A History Crawl ends when its last batch does, not at the next tick.
       () => {
         if (this.nothingLeft()) void this.crawls.endHistoryIfDone(true);
@@ -137,7 +138,6 @@ export class Session {
             },
           })
         : undefined;
-    const target = replayTarget(p);
     this.intake = new Intake({
       options,
       masterRoot: p.master.path,

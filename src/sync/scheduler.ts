@@ -48,7 +48,16 @@ export interface EntrySteps {
   readonly queue: EntryQueue;
   /** Replays the steps in order; never rejects (a step that fails is sent as data). */
   readonly run: (steps: readonly QueuedStep[]) => Promise<void>;
+  /**
+   * Whether the slave can replay now (its channel is up). While it cannot, the steps wait, as
+   * batches wait for the connection, and are looked at again each second: taken, each would
+   * only be sent as data, and a moved directory resent whole.
+   */
+  readonly ready?: () => boolean;
 }
+
+/** How often waiting steps are looked at again while the slave cannot replay. */
+const REPLAY_RETRY_MS = 1000;
 
 export class Scheduler {
   private readonly locks = new PathLocks();
@@ -128,6 +137,10 @@ export class Scheduler {
   private replay(): void {
     const s = this.steps;
     if (this.replaying || s === undefined || s.queue.size === 0) return;
+    if (s.ready?.() === false) {
+      this.wakeAt(this.clock.now() + REPLAY_RETRY_MS);
+      return;
+    }
     // Not held back by batches in the same directory (see EntryQueue.blocks): under a steady
     // stream of changes there, renames would wait for a gap that never comes.
     const steps = s.queue.take((p) => this.locks.overlaps(p));

@@ -75,4 +75,29 @@ describe('Scheduler with renames', () => {
     await s.whenIdle();
     assert.deepEqual(order, ['rename a>b', 'data other/x', 'data b']);
   });
+
+  it('leaves the steps waiting while the slave cannot replay, and looks again a second later', () => {
+    const changes = new ChangeSet(100);
+    const steps = new EntryQueue();
+    const taken: string[] = [];
+    const timers: { fn: () => void; ms: number }[] = [];
+    const timed: Clock = { now: () => 1000, setTimeout: (fn, ms) => (timers.push({ fn, ms }), {}), clearTimeout: () => undefined };
+    let ready = false;
+    const s = new Scheduler(changes, { jobs: 2, batchSize: 10, batchDelayMs: 0 }, () => Promise.resolve(), timed, undefined, {
+      queue: steps,
+      run: (t) => {
+        taken.push(...t.map((x) => `${x.from}>${x.to}`));
+        return Promise.resolve();
+      },
+      ready: () => ready,
+    });
+    steps.add([step('a', 'b')]);
+    s.resume();
+    assert.deepEqual(taken, [], 'not taken while the channel is down');
+    assert.equal(steps.size, 1);
+    assert.equal(timers.at(-1)?.ms, 1000);
+    ready = true;
+    timers.at(-1)?.fn();
+    assert.deepEqual(taken, ['a>b']);
+  });
 });
