@@ -356,7 +356,13 @@ export class Session {
     const o = p.options;
     if (!offered || !p.rshJoin || o.rsyncTransport !== 'channel' || o.rsyncPath !== undefined || this.plan.extra.length > 0) return;
     const link = p.link;
-    this.rshServer = await RshServer.open(() => link?.current());
+    try {
+      this.rshServer = await RshServer.open(() => link?.current());
+    } catch (e) {
+      // Batches then open ssh sessions, as with --rsync-transport ssh: slower, not wrong.
+      p.logger.warn('cannot join batches to the slave channel; they go through ssh sessions', { error: e instanceof Error ? e.message : String(e) });
+      return;
+    }
     this.batchPlan = { ...this.plan, rsh: this.rshServer.rsh() };
     p.logger.debug('batches go through the slave channel', { socket: this.rshServer.socketPath });
   }
@@ -367,7 +373,10 @@ export class Session {
    * batch, and read as connection losses.
    */
   private currentBatchPlan(): RsyncPlan {
-    return this.batchPlan !== undefined && this.p.link?.current() !== undefined ? this.batchPlan : this.plan;
+    // The slave gsyncd answering now may not be the one of the first handshake (upgraded or
+    // downgraded in between): only one that offers streams is given them.
+    const link = this.p.link;
+    return this.batchPlan !== undefined && link?.current() !== undefined && link.reply?.streams === true ? this.batchPlan : this.plan;
   }
 
   /** Stop watching, drain within the bound, save state, close the connection (invariant 7). */

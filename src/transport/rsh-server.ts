@@ -33,16 +33,25 @@ export class RshServer {
     const dir = await mkdtemp(path.join(tmpdir(), 'gsyncd-rsh-'));
     const socketPath = path.join(dir, 's');
     const script = path.join(dir, 'rsh-join.pl');
-    await writeFile(script, RSH_JOIN_PERL, { mode: 0o600 });
     const server = createServer({ allowHalfOpen: true }, (sock) => {
       serve(sock, channel());
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        resolve();
+    try {
+      await writeFile(script, RSH_JOIN_PERL, { mode: 0o600 });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(socketPath, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (e) {
+      // Nothing left behind: the caller goes on with ssh sessions.
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+    // Listening, an error is the one of a connection, which serve() ends: none stops the server.
+    server.on('error', () => undefined);
     return new RshServer(server, dir, socketPath, script);
   }
 
