@@ -65,10 +65,13 @@ export class Renames {
     const rest: Move[] = [];
     for (const m of moves) (notReplayed(m, this.d) === undefined ? replayed : rest).push(m);
     if (replayed.length === 0) return rest;
-    const { steps, unordered } = orderMoves(replayed, `${String(process.pid)}-${String(this.seq++)}`);
     // Renames waiting are bounded as the queue is (invariant 4): past --max-queue they go as
-    // data, which the queue folds into subtrees.
-    if (this.d.steps.size + steps.length > this.d.options.maxQueue) return [...moves];
+    // data, which the queue folds into subtrees. Each is a step at least: no need to order
+    // them to know they will not fit.
+    const bound = this.d.options.maxQueue - this.d.steps.size;
+    if (replayed.length > bound) return [...moves];
+    const { steps, unordered } = orderMoves(replayed, `${String(process.pid)}-${String(this.seq++)}`);
+    if (steps.length > bound) return [...moves];
     this.d.changes.retarget(replayed);
     this.d.moved?.(replayed);
     const lagging = new Set(replayed.filter((m) => this.d.inFlight(m.from)));
