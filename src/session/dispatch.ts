@@ -71,18 +71,19 @@ export class Dispatcher {
   }
 
   /** The scheduler's batch handler. */
-  async handle(entries: readonly Entry[]): Promise<void> {
+  /** `claim`: the scheduler's, for the paths sent beside the entries (see BatchHandler). */
+  async handle(entries: readonly Entry[], claim: (paths: readonly string[]) => string[] = (p) => [...p]): Promise<void> {
     const release = this.d.checkpoints.hold(earliestOrigin(entries));
     try {
-      await this.run(entries);
+      await this.run(entries, claim);
     } finally {
       release();
     }
   }
 
-  private async run(batch: readonly Entry[]): Promise<void> {
+  private async run(batch: readonly Entry[], claim: (paths: readonly string[]) => string[]): Promise<void> {
     const { logger, queue } = this.d;
-    const entries = await this.withLinkedNames(batch);
+    const entries = await this.withLinkedNames(batch, claim);
     const problem = await this.d.guard.problem();
     if (problem !== undefined) {
       // No attempt: the paths wait for the root to come back (MasterGuard.check).
@@ -140,15 +141,21 @@ export class Dispatcher {
     }
   }
 
-  /** The batch and, under -H, the other names of its files' inodes: rsync links them only in one run. */
-  private async withLinkedNames(entries: readonly Entry[]): Promise<readonly Entry[]> {
+  /**
+   * The batch and, under -H, the other names of its files' inodes: rsync links them only in one
+   * run. Each is held for the batch first (`claim`): one that another batch sends, or that a
+   * queued rename must move first, is queued for a batch of its own instead.
+   */
+  private async withLinkedNames(entries: readonly Entry[], claim: (paths: readonly string[]) => string[]): Promise<readonly Entry[]> {
     const links = this.d.hardLinks;
     if (links === undefined) return entries;
-    const names = await links.peers(entries.map((e) => e.path));
-    if (names.length === 0) return entries;
-    const first = entries[0];
-    const since = first?.since ?? Date.now();
+    const found = await links.peers(entries.map((e) => e.path));
+    if (found.length === 0) return entries;
     const origin = earliestOrigin(entries);
+    const names = claim(found);
+    const held = new Set(names);
+    for (const p of found) if (!held.has(p)) this.d.queue.add(p, false, origin);
+    const since = entries[0]?.since ?? Date.now();
     return [...entries, ...names.map((path): Entry => ({ path, recursive: false, since, origin, attempts: 0, notBefore: 0 }))];
   }
 

@@ -87,7 +87,7 @@ export class Session {
     this.scheduler = new Scheduler(
       this.changes,
       { jobs: options.syncJobs, batchSize: options.batchSize, batchDelayMs: options.batchDelay * 1000, gather: () => this.life.phase() !== 'HistoryCrawl' },
-      (entries) => this.dispatcher.handle(entries),
+      (entries, claim) => this.dispatcher.handle(entries, claim),
       realClock,
       (e, entries) => {
         logger.error('internal error in a batch; its paths stay queued', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });

@@ -41,7 +41,12 @@ export const realClock: Clock = {
   },
 };
 
-export type BatchHandler = (entries: readonly Entry[]) => Promise<void>;
+/**
+ * Runs one batch. `claim`: paths the batch would send beside its entries (under -H, the other
+ * names of its files' inodes); it returns those no other batch or queued rename holds, now
+ * held by this batch until it ends. The others wait for a batch of their own.
+ */
+export type BatchHandler = (entries: readonly Entry[], claim: (paths: readonly string[]) => string[]) => Promise<void>;
 
 /** Renames to replay before the data queued after them (entry-queue.ts), and who replays them. */
 export interface EntrySteps {
@@ -174,15 +179,24 @@ export class Scheduler {
     this.sendingWhole.lock(whole);
     this.sendingSelf.lock(self);
     this.running++;
-    void this.handle(entries)
+    const claimed: string[] = [];
+    const claim = (more: readonly string[]): string[] => {
+      // Another batch's path, or one a queued rename must move first: not this batch's to send.
+      const free = more.filter((p) => !this.locks.overlaps(p) && !(this.steps?.queue.blocks(p) ?? false));
+      this.locks.lock(free);
+      this.sendingSelf.lock(free);
+      claimed.push(...free);
+      return free;
+    };
+    void this.handle(entries, claim)
       .catch((e: unknown) => {
         // A bug in a handler must not kill the daemon or leak the batch's paths.
         this.onError(e, entries);
       })
       .finally(() => {
-        this.locks.unlock(paths);
+        this.locks.unlock([...paths, ...claimed]);
         this.sendingWhole.unlock(whole);
-        this.sendingSelf.unlock(self);
+        this.sendingSelf.unlock([...self, ...claimed]);
         this.running--;
         this.ended();
       });

@@ -101,3 +101,39 @@ describe('Scheduler with renames', () => {
     assert.deepEqual(taken, ['a>b']);
   });
 });
+
+describe('Scheduler: paths a batch sends beside its entries (-H names)', () => {
+  it('holds those no batch or queued rename holds, and leaves the rest to later batches', async () => {
+    const changes = new ChangeSet(100);
+    const steps = new EntryQueue();
+    const claims: string[][] = [];
+    const ends: (() => void)[] = [];
+    let claimNext: ((paths: readonly string[]) => string[]) | undefined;
+    const s = new Scheduler(
+      changes,
+      { jobs: 3, batchSize: 1, batchDelayMs: 0 },
+      (_entries, claim) => {
+        claimNext = claim;
+        return new Promise((r) => ends.push(r));
+      },
+      clock,
+      undefined,
+      { queue: steps, run: () => new Promise(() => undefined), ready: () => false },
+    );
+    steps.add([step('r/from', 'r/to')]);
+    changes.add('a/one', false, 1000);
+    s.resume();
+    const first = claimNext;
+    changes.add('b/two', false, 1000);
+    s.kick();
+    assert.ok(first && claimNext && first !== claimNext, 'two batches running');
+    // The first batch's path, a name a queued rename moves, a free name.
+    claims.push(claimNext(['a/one', 'r/to', 'c/peer']));
+    assert.deepEqual(claims, [['c/peer']]);
+    // Held now: nobody else gets it while that batch runs.
+    assert.deepEqual(first(['c/peer']), []);
+    for (const end of ends) end();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(first(['c/peer']), ['c/peer'], 'released when its batch ended');
+  });
+});
