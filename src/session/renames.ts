@@ -9,6 +9,7 @@ import type { Matcher } from '../filter/matcher.js';
 import type { ChangeSet } from '../sync/change-set.js';
 import type { EntryQueue } from '../sync/entry-queue.js';
 import { orderMoves, type Move } from '../sync/move-order.js';
+import { overlaps } from '../sync/paths.js';
 import { selectingFlag } from '../config/rsync-flags.js';
 
 export interface RenamesDeps {
@@ -49,6 +50,24 @@ export function notReplayed(m: Move, o: { options: Options; matcher: Matcher; ch
   return undefined;
 }
 
+/**
+ * The renames whose slave copy may lag the master's: a batch sends the old name (it may have
+ * read the master after the rename), or the old name is where an earlier lagging rename put
+ * its copy (a swap through a temporary name passes the lag on). Each is checked once more by
+ * rsync after its replay. In order: `moves` as made, `lagTargets` the new names of steps
+ * queued earlier that lag. Pure.
+ */
+export function laggingMoves(moves: readonly Move[], inFlight: (path: string) => boolean, lagTargets: readonly string[]): Set<Move> {
+  const targets = [...lagTargets];
+  const out = new Set<Move>();
+  for (const m of moves) {
+    if (!inFlight(m.from) && !targets.some((t) => overlaps(t, m.from))) continue;
+    out.add(m);
+    targets.push(m.to);
+  }
+  return out;
+}
+
 export class Renames {
   private seq = 0;
 
@@ -74,7 +93,7 @@ export class Renames {
     if (steps.length > bound) return [...moves];
     this.d.changes.retarget(replayed);
     this.d.moved?.(replayed);
-    const lagging = new Set(replayed.filter((m) => this.d.inFlight(m.from)));
+    const lagging = laggingMoves(replayed, (p) => this.d.inFlight(p), this.d.steps.verifiedTargets());
     this.d.steps.add(steps.map((s) => ({ ...s, origin_ms: origin, verify: lagging.has(s.origin) })));
     return [...rest, ...unordered];
   }

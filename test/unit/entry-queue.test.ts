@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { ChangeSet, type Entry } from '../../src/sync/change-set.js';
 import { EntryQueue, type QueuedStep } from '../../src/sync/entry-queue.js';
 import { Scheduler, type Clock } from '../../src/sync/scheduler.js';
+import { laggingMoves } from '../../src/session/renames.js';
 
 const step = (from: string, to: string): QueuedStep => ({ from, to, origin: { from, to }, origin_ms: 0, verify: false });
 const clock: Clock = { now: () => 1000, setTimeout: () => ({}), clearTimeout: () => undefined };
@@ -135,5 +136,27 @@ describe('Scheduler: paths a batch sends beside its entries (-H names)', () => {
     for (const end of ends) end();
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(first(['c/peer']), ['c/peer'], 'released when its batch ended');
+  });
+});
+
+describe('renames whose slave copy may lag', () => {
+  const mv = (from: string, to: string): { from: string; to: string } => ({ from, to });
+
+  it('a rename of a name a batch is sending, and the renames its copy goes on through (a swap)', () => {
+    const moves = [mv('b/c', 'swap.tmp'), mv('b/n', 'b/c'), mv('swap.tmp', 'b/n'), mv('x', 'y')];
+    const lag = laggingMoves(moves, (p) => p === 'b/c', []);
+    assert.deepEqual(
+      moves.filter((m) => lag.has(m)).map((m) => `${m.from}>${m.to}`),
+      ['b/c>swap.tmp', 'swap.tmp>b/n'],
+    );
+  });
+
+  it('across calls: the new name of a queued step that lags passes the lag on', () => {
+    const q = new EntryQueue();
+    q.add([{ ...step('b/c', 'swap.tmp'), verify: true }, step('p', 'q')]);
+    assert.deepEqual(q.verifiedTargets(), ['swap.tmp']);
+    const later = [mv('swap.tmp', 'b/n')];
+    assert.equal(laggingMoves(later, () => false, q.verifiedTargets()).size, 1);
+    assert.equal(laggingMoves([mv('q', 'r')], () => false, q.verifiedTargets()).size, 0);
   });
 });
