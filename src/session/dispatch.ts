@@ -134,6 +134,13 @@ export class Dispatcher {
       case 'fatal':
       case 'usage': {
         const verdict = judgeBatch(entries, result.runs, this.d.master.path, this.d.slaveRoot());
+        if (verdict.failed.length === 0) {
+          // What rsync named was only gone since the batch looked (batch-failures.ts): done.
+          this.succeeded(result);
+          logger.info('batch done', fields);
+          this.d.confirmer.afterBatch(result);
+          return;
+        }
         if (verdict.done.length > 0) this.succeeded(result, new Set(verdict.failed.map((f) => f.entry.path)), Failures.healthy(verdict));
         await this.d.failures.afterBatch(verdict, result, fields);
         return;

@@ -11,7 +11,7 @@
 import type { Entry } from './change-set.js';
 import type { BatchRun } from './batch.js';
 import type { RsyncOutcome } from './exit-codes.js';
-import { parseRsyncErrors, type Side } from './rsync-errors.js';
+import { parseRsyncErrors, type PathError, type Side } from './rsync-errors.js';
 import { isWithin } from './paths.js';
 
 /**
@@ -46,6 +46,13 @@ function concerns(e: Entry, failed: string, run: BatchRun): boolean {
   return isWithin(failed, e.path) && (run.recursive || e.path === '');
 }
 
+/**
+ * A listed master path whose directory became a file after the batch looked at it: gone, as
+ * --ignore-missing-args takes a path that is missing (rsync ignores ENOENT alone). The change
+ * that made the file is an event of its own, which sends it.
+ */
+const goneSince = (e: PathError): boolean => e.side === 'sender' && /^link_stat ".*" failed: Not a directory \(20\)$/.test(e.message);
+
 const firstLine = (text: string): string => text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
 
 export function judgeBatch(entries: readonly Entry[], runs: readonly BatchRun[], masterRoot: string, slaveRoot: string): BatchVerdict {
@@ -54,7 +61,10 @@ export function judgeBatch(entries: readonly Entry[], runs: readonly BatchRun[],
     const outcome = run.result.exit.outcome;
     if (GOOD.includes(outcome)) continue;
     const mine = entries.filter((e) => inRun(e, run));
-    const errors = parseRsyncErrors(run.result.stderr, masterRoot, slaveRoot);
+    const all = parseRsyncErrors(run.result.stderr, masterRoot, slaveRoot);
+    const errors = { paths: all.paths.filter((e) => !goneSince(e)), unattributed: all.unattributed };
+    // Nothing but such paths: the run did all there was to do.
+    if (outcome === 'partial' && all.paths.length > 0 && errors.paths.length === 0 && errors.unattributed.length === 0) continue;
     const pinned = new Map<string, { entry: Entry; side: Side; reason: string }>();
     let unpinned = errors.unattributed.length > 0 || errors.paths.length === 0 || outcome !== 'partial';
     for (const err of errors.paths) {

@@ -270,3 +270,21 @@ describe('errorsOf', () => {
     assert.equal(errorsOf(result), 'fatal');
   });
 });
+
+describe('judgeBatch: a listed path whose directory became a file meanwhile', () => {
+  const notDir = (p: string): string =>
+    `rsync: [sender] link_stat "${MASTER}/${p}" failed: Not a directory (20)\nrsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394) [sender=3.5.0]`;
+
+  it('is gone, as a missing one is: the run did all there was to do', () => {
+    const { verdict } = batch([entry('d/c'), entry('e')], 23, notDir('d/c'));
+    assert.deepEqual(verdict.failed, []);
+  });
+
+  it('beside another error, only the other fails', () => {
+    const { verdict } = batch([entry('d/c'), entry('e')], 23, `${notDir('d/c')}\n${unreadable('e')}`);
+    assert.deepEqual(
+      verdict.failed.map((f) => f.entry.path),
+      ['e'],
+    );
+  });
+});
