@@ -27,10 +27,6 @@ export class EntryQueue {
     return this.steps.length;
   }
 
-  /** The new names of the queued steps to be checked again after their replay (their copy may lag). */
-  verifiedTargets(): string[] {
-    return this.steps.filter((s) => s.verify).map((s) => s.origin.to);
-  }
 
   add(steps: readonly QueuedStep[]): void {
     for (const s of steps) {
