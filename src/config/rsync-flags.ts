@@ -69,12 +69,10 @@ export const RSYNC_FLAGS: readonly RsyncFlag[] = [
     'a directory that holds no file to send is never created on the slave, and a delete that leaves one so is followed by a run of the nearest directory above that still holds a file, which removes the emptied chain from the slave; renames are sent as data'),
   bool('one-file-system', 'x', 'transfer', "don't cross filesystem boundaries",
     'the filesystems mounted inside the tree at start are neither watched, listed nor sent (each mount point itself is, as with rsync), and their copies on the slave are never deleted; one mounted later is found at the next start'),
-  bool('copy-links', 'L', 'refused', 'transform symlinks into their referent files and dirs', 'refused for now: a change to a link target is not seen through the link', {
-    refusal: 'not honoured continuously yet (a change to what a link points at raises no event for the link); mirror the links as links (the default, -l)',
-  }),
-  bool('copy-dirlinks', 'k', 'refused', 'transform a symlink to a directory into a directory', 'refused for now: changes inside a linked directory are not watched', {
-    refusal: 'not honoured continuously yet (changes inside the linked directory are not watched); mirror the links as links (the default, -l)',
-  }),
+  bool('copy-links', 'L', 'selects', 'transform symlinks into their referent files and dirs',
+    "each link is sent as what it points at; a change to that, seen at its own path in the tree, is also sent under every link that reaches it (through chains of links too); a link out of the tree makes the session rescan the tree every --poll-interval (listings follow links) for what it points at; a link inside what it points at is refused at start (rsync would copy it forever); renames are sent as data"),
+  bool('copy-dirlinks', 'k', 'selects', 'transform a symlink to a directory into a directory',
+    'as -L, for links to directories (a link to a file stays a link)'),
   bool('copy-unsafe-links', undefined, 'selects', 'only "unsafe" symlinks are transformed', 'each run copies what a link pointing out of the tree points at; renames are sent as data (a moved link may change sides)'),
   bool('safe-links', undefined, 'selects', 'ignore symlinks that point outside the tree', 'each run skips links pointing out of the tree; renames are sent as data (a moved link may change sides)'),
   bool('keep-dirlinks', 'K', 'refused', 'treat a symlinked dir on the slave as a dir', 'refused: the slave would write through links the master made', {
@@ -170,3 +168,6 @@ export function rsyncFlagArgs(value: (name: string) => boolean | number | string
 export function selectingFlag(o: { readonly rsyncFlags: ReadonlySet<string>; readonly rsyncValues: ReadonlyMap<string, string> }): string | undefined {
   return RSYNC_FLAGS.find((f) => f.effect === 'selects' && (o.rsyncFlags.has(f.name) || o.rsyncValues.has(f.name)))?.name;
 }
+
+/** Whether rsync copies what links point at (-L, -k): listings then follow links too. */
+export const followsLinks = (flags: ReadonlySet<string>): boolean => flags.has('copy-links') || flags.has('copy-dirlinks');

@@ -48,8 +48,8 @@ export function confirmScope(o: Options): ConfirmScope {
     if (flags.has('update') && s.type !== 'missing' && m.type !== 'missing' && s.mtimeSec > m.mtimeSec) return true;
     // --append-verify leaves a slave file as long as the master's or longer alone.
     if (flags.has('append-verify') && isFile(m) && isFile(s) && s.size >= m.size) return true;
-    // --safe-links skips a link out of the tree; --copy-unsafe-links makes it a file or directory.
-    if ((flags.has('safe-links') || flags.has('copy-unsafe-links')) && m.type === 'symlink') return true;
+    // --safe-links skips a link out of the tree; --copy-unsafe-links, -L and -k make one a file or directory.
+    if (['safe-links', 'copy-unsafe-links', 'copy-links', 'copy-dirlinks'].some((f) => flags.has(f)) && m.type === 'symlink') return true;
     return false;
   };
   return { ignored, dirTimes: !flags.has('omit-dir-times'), window: Math.max(0, Number(o.rsyncValues.get('modify-window') ?? 0)), allowed };

@@ -12,6 +12,7 @@ import type { ChangeEvent, ChangeHandlers, WatchSeed } from '../watch/change-sou
 import { listedDirectories } from '../watch/listing.js';
 import { isListing } from '../watch/listing-read.js';
 import { changesSinceSnapshot } from '../watch/snapshot.js';
+import { followsLinks } from '../config/rsync-flags.js';
 import type { Dispatcher } from './dispatch.js';
 import type { FailedPaths } from './failed-paths.js';
 import type { Failures } from './failures.js';
@@ -89,7 +90,7 @@ export class Crawls {
     const saved = p.saved;
     if (this.tentative?.kind !== 'history' || !saved || this.scan) return;
     const halt = new AbortController();
-    const changes = changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames, halt.signal);
+    const changes = changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames, { signal: halt.signal, follow: followsLinks(p.options.rsyncFlags) });
     // The last run's journal and which of its paths are gone, beside the scan: a Full Crawl
     // journals the whole tree, and looking at 100k paths took a second of a restart after it.
     const sentGone = this.sentAndGone(this.tentative.marker);
@@ -260,7 +261,7 @@ export class Crawls {
     const steps = new StepTimes();
     const scan = this.scan;
     this.scan = undefined;
-    const changes = await (scan?.changes ?? changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames));
+    const changes = await (scan?.changes ?? changesSinceSnapshot(p.master.path, saved.snapshotFile, p.matcher.ignoredDirNames, { follow: followsLinks(p.options.rsyncFlags) }));
     steps.mark('scan');
     // Past the journal's bound what was sent and is gone is unknown: the whole tree is resent with --delete.
     const sentGone = await (scan?.sentGone ?? this.sentAndGone(marker));

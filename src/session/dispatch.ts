@@ -8,7 +8,8 @@ import type { LocalEndpoint } from '../endpoint/parse.js';
 import type { Matcher } from '../filter/matcher.js';
 import type { Logger } from '../log/logger.js';
 import { judgeBatch } from '../sync/batch-failures.js';
-import { DeleteMode, runBatch, type BatchResult } from '../sync/batch.js';
+import { DeleteMode, runBatch, statePathFollowing, type BatchResult } from '../sync/batch.js';
+import { followsLinks } from '../config/rsync-flags.js';
 import { earliestOrigin, type Entry } from '../sync/change-set.js';
 import { isWithin, parentOf } from '../sync/paths.js';
 import type { RsyncPlan } from '../sync/rsync-argv.js';
@@ -96,7 +97,7 @@ export class Dispatcher {
       return;
     }
     logger.debug('batch starting', { paths: entries.length, first: entries[0]?.path, recursive: entries.filter((e) => e.recursive).length });
-    const deps = { plan: this.d.plan(), rsyncCommand: this.d.options.rsyncCommand, runRsync: this.d.runRsync, masterRoot: this.d.master.path, killAfterMs: 5000, rules: this.d.matcher, deletes: this.deletes };
+    const deps = { plan: this.d.plan(), rsyncCommand: this.d.options.rsyncCommand, runRsync: this.d.runRsync, masterRoot: this.d.master.path, killAfterMs: 5000, rules: this.d.matcher, deletes: this.deletes, ...(followsLinks(this.d.options.rsyncFlags) ? { stateOf: statePathFollowing } : {}) };
     const result = await runBatch(entries, deps, this.d.runSignal());
     const origin = earliestOrigin(entries);
     for (const run of result.runs) {

@@ -12,6 +12,7 @@ import { SETTLE_MS } from './history.js';
 import type { SessionQueue } from './queue.js';
 import type { Renames } from './renames.js';
 import { emptiedAt } from './prune-empty.js';
+import type { LinkTargets } from './link-targets.js';
 
 export interface IntakeDeps {
   readonly options: Options;
@@ -27,6 +28,8 @@ export interface IntakeDeps {
   readonly stopRequested: () => boolean;
   /** Renames replayed on the slave; undefined: every rename is sent as data. */
   readonly renames?: Renames;
+  /** -L, -k: the links whose copies a change reaches. */
+  readonly links?: LinkTargets;
 }
 
 export class Intake {
@@ -81,12 +84,29 @@ export class Intake {
 
   /** One change as the watcher reports it; `origin`: when it may have happened at the earliest. */
   queueEvent(e: ChangeEvent, origin: number): void {
-    const { matcher, queue } = this.d;
     if (e.kind === 'rename') {
       if (e.from === undefined) this.queueEvent({ path: e.path, kind: 'create' }, origin);
       else this.queueRenames([{ from: e.from, to: e.path }], origin);
       return;
     }
+    this.queueChange(e, origin);
+    const links = this.d.links;
+    if (links === undefined) return;
+    // Under -L the slave holds this change under every link that reaches it too.
+    for (const copy of links.reached(e.path)) this.queueChange({ path: copy, kind: e.kind }, origin);
+    void links.changed(e.path, e.kind).catch((err: unknown) => {
+      this.d.logger.warn('could not read a symlink; what it points at is sent under it at the next change or rescan', { path: e.path, error: err instanceof Error ? err.message : String(err) });
+    });
+  }
+
+  /** A link's copy to send again (link-targets.ts), as a change seen there now. */
+  queueFollowed(path: string): void {
+    this.queueChange({ path, kind: 'update' }, Date.now() - SETTLE_MS);
+    this.d.queue.kick();
+  }
+
+  private queueChange(e: ChangeEvent, origin: number): void {
+    const { matcher, queue } = this.d;
     this.d.changed(e.path);
     const name = e.path.slice(e.path.lastIndexOf('/') + 1);
     if (matcher.mergeFileNames.has(name)) {

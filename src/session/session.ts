@@ -11,6 +11,7 @@
  *   pause.ts        `gsyncd pause|resume`               lifecycle.ts  the state, shown and logged
  *   renames.ts      renames to replay, queued           entry-replay.ts  renames replayed on the slave
  */
+import { followsLinks } from '../config/rsync-flags.js';
 import { ExitCode } from '../errors.js';
 import { ChangeSet } from '../sync/change-set.js';
 import { EntryQueue } from '../sync/entry-queue.js';
@@ -23,6 +24,7 @@ import { Confirmer } from './confirmer.js';
 import { Crawls } from './crawls.js';
 import { Dispatcher } from './dispatch.js';
 import { HardLinks } from './hard-links.js';
+import { LinkTargets, refuseLinkLoops } from './link-targets.js';
 import { Replayer } from './entry-replay.js';
 import { FailedPaths } from './failed-paths.js';
 import { Failures } from './failures.js';
@@ -49,6 +51,7 @@ export class Session {
   private readonly replayer: Replayer;
   /** Under -H while live: the names of the master's multi-linked files. */
   private readonly hardLinks: HardLinks | undefined;
+  private readonly linkTargets: LinkTargets | undefined;
   private readonly scheduler: Scheduler;
   /** Stops waits and sleeps when a stop is asked. */
   private readonly stopping = new AbortController();
@@ -138,8 +141,23 @@ export class Session {
             },
           })
         : undefined;
+    this.linkTargets = followsLinks(options.rsyncFlags)
+      ? new LinkTargets({
+          masterRoot: p.master.path,
+          pruned: p.matcher.ignoredDirNames,
+          logger,
+          signal: this.stopping.signal,
+          queue: (path) => {
+            this.intake.queueFollowed(path);
+          },
+          rescan: (reason) => {
+            this.snapshots?.rescanUnwatched(reason);
+          },
+        })
+      : undefined;
     this.intake = new Intake({
       options,
+      ...(this.linkTargets && !options.once ? { links: this.linkTargets } : {}),
       masterRoot: p.master.path,
       matcher: p.matcher,
       logger,
@@ -285,6 +303,7 @@ export class Session {
             this.crawls.beginHistoryScan();
             // Once watched, a link made later raises an event: the listing of links may start.
             this.hardLinks?.seed();
+            return this.linkTargets?.seed();
           });
       watching?.catch(() => undefined);
       try {
@@ -298,7 +317,7 @@ export class Session {
         await watching?.catch(() => undefined);
         throw e;
       }
-      await watching;
+      refuseLinkLoops(await watching);
       // Which crawl, now that the slave has answered.
       if (!this.stopRequested()) await this.crawls.prepare();
       if (this.stopRequested()) return await this.finish(ExitCode.ok);

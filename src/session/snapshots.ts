@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import path from 'node:path';
 import type { Options } from '../config/options.js';
+import { followsLinks } from '../config/rsync-flags.js';
 import type { Matcher } from '../filter/matcher.js';
 import type { Logger } from '../log/logger.js';
 import type { Entry } from '../sync/change-set.js';
@@ -63,6 +64,12 @@ export class Snapshots {
   private snapshotter: Snapshotter | undefined;
   /** Set once the inotify limit is reached: how often the tree is rescanned. */
   private rescanEveryMs: number | undefined;
+  /** -L, -k: listings follow links, as rsync copies them. */
+  private readonly follow: boolean;
+  /** The inotify limit was reached (rescans cover it). */
+  private limitReached = false;
+  /** A link points out of the tree under -L: a rescan finds its referent's changes, no event does. */
+  private unwatchedReferents = false;
   /** When the baseline's listing began (ms): a directory changed since may not be in it. */
   private baselineFrom: number | undefined;
   /** The baseline's listing, while it runs: the first reconciliation waits for it. */
@@ -70,6 +77,7 @@ export class Snapshots {
   private readonly baselineHalting = new AbortController();
 
   constructor(private readonly d: SnapshotsDeps) {
+    this.follow = followsLinks(d.options.rsyncFlags);
     this.sentSince = new SentSince(!/(^|\s)--no-implied-dirs(\s|$)/.test(d.options.rsyncOptions));
     this.journal = new SentJournal(d.saved.journalFile, d.logger);
     d.stopSignal?.addEventListener('abort', () => {
@@ -98,7 +106,7 @@ export class Snapshots {
   /** Beside the Full Crawl's rsync, which nobody waits for less: at a lower priority. */
   private async listBaseline(): Promise<void> {
     try {
-      await writeTreeSnapshot(this.d.master, this.d.saved.baselineFile, this.d.matcher.ignoredDirNames, { signal: this.baselineHalting.signal, background: true });
+      await writeTreeSnapshot(this.d.master, this.d.saved.baselineFile, this.d.matcher.ignoredDirNames, { signal: this.baselineHalting.signal, background: true, follow: this.follow });
     } catch (e) {
       if (this.baselineHalting.signal.aborted) return;
       this.d.logger.warn('could not save the baseline snapshot; changes the watcher misses before the first snapshot go unnoticed until a restart', {
@@ -114,7 +122,7 @@ export class Snapshots {
       logger: this.d.logger,
       idle: this.d.idle,
       lastEventAt: this.d.lastEventAt,
-      write: (file) => writeTreeSnapshot(this.d.master, file, this.d.matcher.ignoredDirNames, { signal: this.halting.signal }),
+      write: (file) => writeTreeSnapshot(this.d.master, file, this.d.matcher.ignoredDirNames, { signal: this.halting.signal, follow: this.follow }),
       marker: this.d.marker,
       intervalMs: this.d.options.snapshotInterval * 1000,
       reconcile: () => this.reconcile(),
@@ -249,7 +257,7 @@ export class Snapshots {
     const against = await this.base();
     if (against === undefined) return 0;
     try {
-      const changes = await changesSinceSnapshot(this.d.master, against, this.d.matcher.ignoredDirNames, this.halting.signal);
+      const changes = await changesSinceSnapshot(this.d.master, against, this.d.matcher.ignoredDirNames, { signal: this.halting.signal, follow: this.follow });
       return await this.queueUnsent([...changes, ...(await this.baselineSuspects(against))]);
     } finally {
       releaseHeap();
@@ -304,10 +312,29 @@ export class Snapshots {
     await sleep(SETTLE_MS + 100, this.halting.signal);
     unsent = await this.unsent(unsent, { skip });
     if (unsent.length === 0) return 0;
-    this.d.logger.warn('watcher missed changes; sending them', { paths: unsent.length, first: unsent[0]?.path });
+    if (this.unwatchedReferents) this.d.logger.info('the rescan found changes (a link out of the tree points at them, or the watcher missed them); sending them', { paths: unsent.length, first: unsent[0]?.path });
+    else this.d.logger.warn('watcher missed changes; sending them', { paths: unsent.length, first: unsent[0]?.path });
     for (const e of unsent) this.d.queueEvent(e, 0);
     this.d.queue.kick();
     return unsent.length;
+  }
+
+  /**
+   * What a link points at out of the tree (-L) has no watch: the tree is rescanned every
+   * --poll-interval instead, its listings following links, as for the inotify limit.
+   */
+  rescanUnwatched(reason: string): void {
+    this.unwatchedReferents = true;
+    if (!this.rescanEvery()) return;
+    this.d.logger.info('part of what is mirrored is not watched; rescanning the tree for it', { rescan_every_s: this.d.options.pollInterval, reason });
+  }
+
+  /** Rescans every --poll-interval from now; false when they were already on. */
+  private rescanEvery(): boolean {
+    if (this.rescanEveryMs !== undefined) return false;
+    this.rescanEveryMs = this.d.options.pollInterval * 1000;
+    this.snapshotter?.rescanEvery(this.rescanEveryMs);
+    return true;
   }
 
   /**
@@ -316,10 +343,10 @@ export class Snapshots {
    * known already; the caller resyncs the whole tree once for what was missed before.
    */
   async coverByRescans(reason: string): Promise<boolean> {
-    if (this.rescanEveryMs !== undefined) return false;
+    if (this.limitReached) return false;
+    this.limitReached = true;
+    this.rescanEvery();
     const o = this.d.options;
-    this.rescanEveryMs = o.pollInterval * 1000;
-    this.snapshotter?.rescanEvery(this.rescanEveryMs);
     const limit = await readTrimmed('/proc/sys/fs/inotify/max_user_watches');
     // In a container's user namespace, a lower limit of its own may be the one reached.
     const nsLimit = await readTrimmed('/proc/sys/user/max_inotify_watches');

@@ -3,7 +3,7 @@
  * subtrees, one flat run for files, one for what is gone (delete-run.ts) and one for
  * directory attributes.
  */
-import { lstat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Entry } from './change-set.js';
 import { planDeleteRuns, listedParent } from './delete-run.js';
@@ -86,6 +86,19 @@ export const statePathOf = async (abs: string): Promise<PathState> => {
     // Unreadable for another reason: let rsync try and report it.
     return 'other';
   }
+};
+
+/**
+ * Under -L and -k rsync sends a link to a directory as that directory: it is sent whole. A
+ * link whose referent is gone stays 'other', for rsync to report ("symlink has no referent").
+ */
+export const statePathFollowing = async (abs: string): Promise<PathState> => {
+  const state = await statePathOf(abs);
+  if (state !== 'other') return state;
+  return stat(encodeName(abs)).then(
+    (st) => (st.isDirectory() ? 'dir' : 'other'),
+    () => 'other',
+  );
 };
 
 /**

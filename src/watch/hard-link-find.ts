@@ -16,7 +16,7 @@ export type InodeKey = string;
  * Runs find in `root` at nice 10, leaving out the directories the listings leave out (the
  * filters', and the mount points of -x), and gives its NUL-ended records (bytes), or throws.
  */
-function findRecords(root: string, pruned: readonly string[], args: readonly string[], signal: AbortSignal | undefined): Promise<Buffer[]> {
+export function findRecords(root: string, pruned: readonly string[], args: readonly string[], signal: AbortSignal | undefined): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(...dieWithParent('nice', ['-n', '10', 'find', '.', '-mindepth', '1', ...pruneExpression(pruned), ...args]), {
       cwd: root,

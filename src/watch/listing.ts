@@ -30,6 +30,9 @@ export function pruneExpression(ignoredDirNames: readonly string[]): string[] {
 /** An entry vanishing while find walks is no error: the next listing or an event covers it. */
 const vanished = (line: string): boolean => line === '' || /: No such file or directory$/.test(line);
 
+/** Under -L, a link holding itself: find lists it once and goes on (the session reports such links). */
+const loopOrVanished = (line: string): boolean => vanished(line) || /File system loop detected/.test(line);
+
 function finished(child: ChildProcess, what: string, tolerate: (stderr: string) => boolean): Promise<void> {
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
@@ -83,6 +86,11 @@ export interface ListingOptions {
    * and widening the window in which it takes a change as it became.
    */
   readonly background?: boolean;
+  /**
+   * Follow symlinks (-L, -k), as rsync then copies them: a link is listed as what it points
+   * at, a linked directory with its content, so that a rescan sees a referent change.
+   */
+  readonly follow?: boolean;
 }
 
 /** [program, args], at nice 10 for a background listing. */
@@ -96,7 +104,8 @@ async function findSorted(root: string, starts: readonly string[] | undefined, i
   const nice = (program: string, args: readonly string[]): [string, string[]] => niced(o, program, args);
   // Both die with gsyncd, even on SIGKILL (sync/no-orphans.ts): a scan outliving it would
   // read the tree beside the next gsyncd's own.
-  const find = spawn(...dieWithParent(...nice('find', [...where, ...pruneExpression(ignoredDirNames), '-printf', RECORD_FORMAT])), {
+  const follow = o.follow === true ? ['-L'] : [];
+  const find = spawn(...dieWithParent(...nice('find', [...follow, ...where, ...pruneExpression(ignoredDirNames), '-printf', RECORD_FORMAT])), {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(signal ? { signal } : {}),
@@ -109,7 +118,7 @@ async function findSorted(root: string, starts: readonly string[] | undefined, i
   });
   // sort holds the pipe now: should sort die, find must get SIGPIPE, not wait for a reader here.
   find.stdout.destroy();
-  await Promise.all([finished(find, `find in ${root}`, (stderr) => stderr.split('\n').every(vanished)), finished(sort, 'sort of the listing', () => false)]);
+  await Promise.all([finished(find, `find in ${root}`, (stderr) => stderr.split('\n').every(o.follow === true ? loopOrVanished : vanished)), finished(sort, 'sort of the listing', () => false)]);
 }
 
 /**

@@ -80,12 +80,12 @@ function recordModifiedSince(buf: Buffer, start: number, end: number, since: num
 }
 
 /** What changed since the snapshot `file`: the tree is listed afresh beside it and the two merged. */
-export async function changesSinceSnapshot(root: string, file: string, ignoredDirNames: readonly string[], signal?: AbortSignal): Promise<ChangeEvent[]> {
+export async function changesSinceSnapshot(root: string, file: string, ignoredDirNames: readonly string[], o: ListingOptions = {}): Promise<ChangeEvent[]> {
   // A name of its own: a reconciliation and a snapshot's check may overlap.
   const now = `${file}.scan-${String(++scans)}`;
-  await writeListing(root, now, ignoredDirNames, { signal });
+  await writeListing(root, now, ignoredDirNames, o);
   try {
-    return await changesBetween(file, now, signal);
+    return await changesBetween(file, now, o.signal);
   } finally {
     await rm(now, { force: true });
   }

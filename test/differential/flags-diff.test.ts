@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { converge } from '../helpers/filter-oracle.js';
-import { backupExcludes, caseName, FLAG_CASES, flagDifferences, liveChanges, missingBackups, perturbSlave, type FlagCase } from '../helpers/flag-cases.js';
+import { afterLiveChanges, backupExcludes, caseName, FLAG_CASES, flagDifferences, liveChanges, missingBackups, perturbSlave, prepareMaster, type FlagCase } from '../helpers/flag-cases.js';
 import { exec } from '../helpers/exec.js';
 import { gsyncdBin, remoteGsyncdArgs, startGsyncd } from '../helpers/gsyncd.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
@@ -36,6 +36,7 @@ async function prepare(t: Parameters<typeof scopeFor>[0], k: FlagCase): Promise<
   const { master, slave } = layout;
   const oracle = path.join(layout.base, 'oracle');
   makeHardTree(master);
+  prepareMaster(master, k);
   assert.equal((await exec('rsync', ['-aHAX', `${master}/`, `${slave}/`])).code, 0);
   perturbSlave(slave);
   for (const d of k.slaveDirs ?? []) mkdirSync(path.join(slave, d));
@@ -84,6 +85,7 @@ describe('rsync flags: gsyncd --once (over SSH) and live end where rsync with th
         // (a recheck) only overlaps the changes, which the comparison waits out.
         await g.waitForLog('Changelog Crawl started', 30_000);
         liveChanges(master);
+        afterLiveChanges(master, k);
         await rsyncOracle(k, master, oracle);
         await converge(() => flagDifferences(oracle, slave, k, backupExcludes(k)), `${caseName(k)}: live changes`, 30_000);
         assert.deepEqual(missingBackups(oracle, slave, k), [], 'every file rsync backed up is backed up on the slave');

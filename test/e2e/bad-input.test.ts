@@ -165,9 +165,7 @@ describe('usage errors exit 2 and name the culprit', () => {
 // stderr is that one line.
 describe('rsync flags refused or malformed: exit 2, one line', () => {
   const cases: readonly (readonly [string, readonly string[], string])[] = [
-    ['-L in a cluster, as a cron line has it', ['-aHAXxmL'], 'gsyncd: --copy-links (-L): not honoured continuously yet (a change to what a link points at raises no event for the link); mirror the links as links (the default, -l)'],
-    ['-k', ['-ak'], 'gsyncd: --copy-dirlinks (-k): not honoured continuously yet'],
-    ['-K', ['-aK'], "gsyncd: --keep-dirlinks (-K): not supported: the slave's rsync would follow links the master made"],
+    ['-K in a cluster, as a cron line has it', ['-aHAXxmK'], "gsyncd: --keep-dirlinks (-K): not supported: the slave's rsync would follow links the master made"],
     ['--iconv', ['--iconv=utf8,latin1'], 'gsyncd: --iconv: not supported: gsyncd mirrors names byte for byte'],
     ['--max-size with a bad size', ['--max-size=1x'], 'gsyncd: --max-size: expected a size as rsync takes it (e.g. 500, 1.5M, 1G), got "1x"'],
     ['--backup-dir outside the slave root', ['--backup-dir=/var/backups'], 'gsyncd: --backup-dir: expected a path relative to the slave root, without .. or wildcards, got "/var/backups"'],
@@ -188,10 +186,21 @@ describe('rsync flags refused or malformed: exit 2, one line', () => {
   it('a refused flag in a config file names file:line', async (t) => {
     const layout = await setup(t, 'rsync-flag-conf');
     const conf = path.join(layout.base, 'flags.conf');
-    writeFileSync(conf, 'archive: true\ncopy-links: yes\n');
+    writeFileSync(conf, 'archive: true\nkeep-dirlinks: yes\n');
     const run = await runGsyncd(['-c', conf, layout.master, layout.slave]);
-    assertUsageError(run, `gsyncd: ${conf}:2: copy-links: not honoured continuously yet`);
+    assertUsageError(run, `gsyncd: ${conf}:2: keep-dirlinks: not supported`);
     assertSlaveEmpty(layout);
+  });
+
+  it('-L with a link inside what it points at: refused before anything is sent', async (t) => {
+    const layout = await setup(t, 'copy-links-loop');
+    mkdirSync(path.join(layout.master, 'sub'));
+    symlinkSync('..', path.join(layout.master, 'sub/up'));
+    for (const flags of [['-aL', '--once'], ['-ak']]) {
+      const run = await runGsyncd([...flags, layout.master, layout.slave]);
+      assertUsageError(run, 'gsyncd: -L/-k: the symlink "sub/up" points at a directory that holds it, which rsync would copy into itself without end; exclude it (--exclude=/sub/up) or mirror links as links');
+      assertSlaveEmpty(layout);
+    }
   });
 
   it("rsync's -c (--checksum) in a cluster: the message says -c is --config-file here", async (t) => {

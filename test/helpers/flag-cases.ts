@@ -15,12 +15,20 @@ export interface FlagCase {
   readonly compare?: readonly string[];
   /** Where backups go: compared as a superset live (each send backs up what it replaces). */
   readonly backups?: { readonly dir: string } | { readonly suffix: string };
+  /**
+   * -L, -k: rsync fails on a link whose referent is gone ("symlink has no referent", exit 23,
+   * and no deletes), gsyncd with it: the tree's dangling link is left out, and the link the
+   * live step leaves dangling (its referent renamed) is pointed at the new name.
+   */
+  readonly followsLinks?: boolean;
 }
 
 const flag = (...args: string[]): FlagCase => ({ args: ['-a', ...args] });
 
 /** Every flag rsync-flags.ts passes on, alone with -a, then the common combinations. */
 export const FLAG_CASES: readonly FlagCase[] = [
+  { args: ['-a', '-L'], followsLinks: true },
+  { args: ['-a', '-k'], followsLinks: true },
   flag('--copy-unsafe-links'),
   flag('--safe-links'),
   flag('-u'),
@@ -72,6 +80,18 @@ export const FLAG_CASES: readonly FlagCase[] = [
   { args: ['-aHAX', '--backup-dir=B', '--delete-after'], oracle: ['--filter=P /B/'], backups: { dir: 'B' }, compare: ['-O'] },
   flag('-HAX', '--inplace', '--existing'),
 ];
+
+/** What a case needs of the hard tree before it starts (see FlagCase.followsLinks). */
+export function prepareMaster(master: string, k: FlagCase): void {
+  if (k.followsLinks === true) rmSync(path.join(master, 'link-dangling'));
+}
+
+/** What a case needs after the live step. */
+export function afterLiveChanges(master: string, k: FlagCase): void {
+  if (k.followsLinks !== true) return;
+  symlinkSync('renamed.txt', path.join(master, 'link-relative.new'));
+  renameSync(path.join(master, 'link-relative.new'), path.join(master, 'link-relative'));
+}
 
 /** A name for a case: its arguments. */
 export const caseName = (k: FlagCase): string => k.args.join(' ');

@@ -37,7 +37,7 @@ function run(master: string, state: string): Run {
     saved,
     master,
     matcher: compileMatcher([], new Map(), { root: master }),
-    options: { snapshotInterval: 300 } as Options,
+    options: { snapshotInterval: 300, rsyncFlags: new Set<string>() } as unknown as Options,
     logger,
     queue: { has: (p: string) => queued.some((e) => e.path === p), kick: () => undefined } as unknown as SessionQueue,
     failed: { has: () => false } as unknown as FailedPaths,

@@ -63,7 +63,7 @@ function snapshotsOn(master: string, state: string): Snapshots {
     saved: new SavedState(state),
     master,
     matcher: compileMatcher([], new Map(), { root: master }),
-    options: { snapshotInterval: 300, rsyncOptions: '' } as Options,
+    options: { snapshotInterval: 300, rsyncOptions: '', rsyncFlags: new Set<string>() } as unknown as Options,
     logger: new RecordingLogger(),
     queue: { has: () => false, kick: () => undefined } as unknown as SessionQueue,
     failed: { has: () => false } as unknown as FailedPaths,

@@ -72,7 +72,7 @@ describe('rsync everyday flags', () => {
   });
 
   it('refuses what it cannot honour, in a config file too, and only when set', () => {
-    for (const name of ['copy-links', 'copy-dirlinks', 'keep-dirlinks']) {
+    for (const name of ['keep-dirlinks']) {
       const t = findTunable(name);
       assert.ok(t);
       const on = parseValue(t, 'true');

@@ -1,0 +1,67 @@
+// Which copies a change reaches under -L (session/link-index.ts): through a link to a file,
+// to a directory above the change, chains, links inside linked directories; loops reported.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LinkIndex, lexicalReferent } from '../../src/session/link-index.js';
+
+const sorted = (a: readonly string[]): string[] => [...a].sort();
+
+describe('LinkIndex', () => {
+  it('a change reaches the links to it and to each directory above it', () => {
+    const ix = new LinkIndex();
+    ix.set('to-file', ['d/f']);
+    ix.set('to-dir', ['d']);
+    ix.set('to-root-sub', ['d/sub']);
+    assert.deepEqual(sorted(ix.reached('d/f')), ['to-dir/f', 'to-file']);
+    assert.deepEqual(sorted(ix.reached('d/sub/x')), ['to-dir/sub/x', 'to-root-sub/x']);
+    assert.deepEqual(ix.reached('other/f'), []);
+    assert.deepEqual(sorted(ix.reached('d')), ['to-dir']);
+  });
+
+  it('follows chains and links inside linked directories', () => {
+    const ix = new LinkIndex();
+    ix.set('to-dir', ['d']);
+    ix.set('chain', ['to-dir']);
+    ix.set('d/sub/up', ['d/g']);
+    assert.deepEqual(sorted(ix.reached('d/g')), ['chain/g', 'chain/sub/up', 'd/sub/up', 'to-dir/g', 'to-dir/sub/up']);
+  });
+
+  it('forgets links replaced or deleted with their directory', () => {
+    const ix = new LinkIndex();
+    ix.set('a/l', ['x']);
+    ix.set('b', ['x']);
+    ix.set('b', ['y']);
+    assert.deepEqual(ix.reached('x'), ['a/l']);
+    ix.drop('a');
+    assert.deepEqual(ix.reached('x'), []);
+    assert.deepEqual(ix.reached('y'), ['b']);
+    assert.equal(ix.size, 1);
+  });
+
+  it('reports a link inside its own referent, and does not follow it', () => {
+    const ix = new LinkIndex();
+    ix.set('sub/up', ['']);
+    ix.set('self', ['self']);
+    ix.set('fine', ['sub']);
+    assert.deepEqual(sorted(ix.loops()), ['self', 'sub/up']);
+    assert.deepEqual(ix.reached('sub/f'), ['fine/f']);
+  });
+});
+
+describe('lexicalReferent', () => {
+  it('takes a link text from its directory, or against the root when absolute', () => {
+    assert.equal(lexicalReferent('/m', 'to-file', 'd/f'), 'd/f');
+    assert.equal(lexicalReferent('/m', 'd/sub/up', '../g'), 'd/g');
+    assert.equal(lexicalReferent('/m', 'd/sub/up', '../..'), '');
+    assert.equal(lexicalReferent('/m', 'd/l', './x/./y//z'), 'd/x/y/z');
+    assert.equal(lexicalReferent('/m', 'l', '/m/abs'), 'abs');
+    assert.equal(lexicalReferent('/m/', 'l', '/m'), '');
+  });
+
+  it('is undefined out of the tree', () => {
+    assert.equal(lexicalReferent('/m', 'l', '/etc/hostname'), undefined);
+    assert.equal(lexicalReferent('/m', 'l', '../m2/x'), undefined);
+    assert.equal(lexicalReferent('/m', 'd/l', '../../x'), undefined);
+    assert.equal(lexicalReferent('/m', 'l', '/mm'), undefined);
+  });
+});
