@@ -4,6 +4,7 @@
  */
 import { ExitCode, GsyncdError } from '../errors.js';
 import { normaliseArgv } from './flags.js';
+import { catchStopSignals } from './stop-signals.js';
 
 type Command = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<ExitCode>;
 
@@ -32,6 +33,8 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
   const args = normaliseArgv(argv);
   const load = args[0] === undefined ? undefined : COMMANDS.get(args[0]);
   if (load) return (await load())(args.slice(1), process.env);
+  // Before the mirror's modules load: a signal from now on is a stop request (stop-signals.ts).
+  catchStopSignals();
   return (await import('./mirror.js')).runMirror(args, process.env);
 }
 

@@ -37,6 +37,7 @@ const hasPerl = (): Promise<boolean> =>
   );
 import { SESSION_NAME, defaultSessionName, defaultStateDir } from './state-dir.js';
 import { VERSION } from './version.js';
+import { onStopRequest } from './stop-signals.js';
 import { parseCommand } from './parse-command.js';
 
 interface Parsed {
@@ -266,21 +267,17 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
       : await createChangeSource(o.watcher, { root: master.path, ignoredDirNames: matcher.ignoredDirNames, pollIntervalMs: o.pollInterval * 1000 }),
   });
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals++;
+  // A signal that came while the session was set up stops it now (stop-signals.ts); a second
+  // one exits at once, skipping the shutdown bound.
+  const unlisten = onStopRequest((signal) => {
     logger.info('signal received', { signal });
     session.stop();
-    // A second signal means "now": the shutdown bound is skipped.
-    if (signals > 1) process.exit(ExitCode.failure);
-  };
+  });
   // SIGHUP: logrotate moved the log file; write to a new one.
   const onHangup = (): void => {
     logger.reopen();
     logger.info('log file reopened', { file: o.logFile ?? 'stderr' });
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
   process.on('SIGHUP', onHangup);
   logger.info('gsyncd starting', { version: VERSION, session: name, master: master.path, slave: describeEndpoint(slave), pid: process.pid });
   let http: Server | undefined;
@@ -302,8 +299,7 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
   } finally {
     http?.close();
     http?.closeAllConnections();
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    unlisten();
     process.off('SIGHUP', onHangup);
     await lock.release().catch(() => undefined);
     await key?.cleanup().catch(() => undefined);
