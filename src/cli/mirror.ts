@@ -293,7 +293,9 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     logger.info('gsyncd stopped', { session: name, exit: code });
     return code;
   } catch (e) {
-    if (e instanceof GsyncdError) logger.error(e.message);
+    // The process edge prints the error as one line on stderr; a log that goes elsewhere (a
+    // file, stdout) keeps its own copy, one on stderr would say it twice.
+    if (e instanceof GsyncdError && o.logFile !== undefined) logger.error(e.message);
     await ssh?.close().catch(() => undefined);
     throw e;
   } finally {

@@ -2,7 +2,8 @@
 // culprit (the option, the operand, or `file:line` in a config file), and nothing synced.
 // rsync or ssh missing is a runtime error instead: exit 1, naming the program and its package.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { describeExit, runGsyncd, type RunResult } from '../helpers/gsyncd.js';
@@ -239,4 +240,32 @@ describe('missing programs: exit 1, the message names the program and the packag
     assert.match(run.stderr, /^gsyncd: perl: not found on the PATH; --watcher inotify runs its inotify helper with it, or choose --watcher native \(install the perl-base package\)$/m);
     assertSlaveEmpty(layout);
   });
+});
+
+// One line on stderr for a failure, whatever the log destination; a log file keeps its own copy.
+describe('a failure is one line on stderr', () => {
+  const closedPort = async (): Promise<number> => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  };
+
+  for (const log of ['stderr', 'file', 'stdout'] as const) {
+    it(`an unreachable slave, the log on ${log}: exit 3, one error line`, { timeout: 60_000 }, async (t) => {
+      const layout = await setup(t, `unreachable-${log}`);
+      const logFile = path.join(layout.base, 'gsyncd.log');
+      const port = await closedPort();
+      const logArgs = log === 'file' ? ['--log-file', logFile] : log === 'stdout' ? ['--log-file', '-'] : [];
+      const run = await runGsyncd([...logArgs, '-e', `ssh -p ${String(port)} -o BatchMode=yes -o ConnectTimeout=5`, layout.master, `127.0.0.1:${layout.slave}`]);
+      assert.equal(run.code, 3, `expected exit 3, got ${describeExit(run)}:\n${run.stderr}`);
+      const errors = run.stderr.split('\n').filter((l) => /^gsyncd: | ERROR /.test(l));
+      assert.equal(errors.length, 1, `one error line on stderr:\n${run.stderr}`);
+      assert.match(errors[0] ?? '', new RegExp(`^gsyncd: slave 127\\.0\\.0\\.1:${layout.slave.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} unreachable: .*Connection refused`));
+      if (log === 'file') assert.match(readFileSync(logFile, 'utf8'), / ERROR +slave 127\.0\.0\.1:\S+ unreachable: /, 'the log file keeps its copy');
+      if (log === 'stdout') assert.match(run.stdout, / ERROR +slave 127\.0\.0\.1:\S+ unreachable: /, 'the log on stdout keeps its copy');
+      assertSlaveEmpty(layout);
+    });
+  }
 });
