@@ -7,6 +7,7 @@ import ini from 'ini';
 import { allNames, findTunable, normaliseName } from './tunables.js';
 import { parseValue, type Value } from './value.js';
 import { didYouMean } from './suggest.js';
+import { ruleSyntaxError } from '../filter/parse.js';
 import { FILTER_RULES_KEY, encodeFilterArg, isFilterKind } from '../filter/rules.js';
 
 export type Settings = Record<string, Value>;
@@ -134,6 +135,14 @@ export function parseConfig(text: string, file: string): ConfigFile {
     if (!parsed.ok) {
       problems.push({ line, message: `${tunable.name}: ${parsed.reason}` });
       return;
+    }
+    const name = tunable.name;
+    if ((name === 'filter' || name === 'exclude' || name === 'include') && Array.isArray(parsed.value)) {
+      const bad = (parsed.value as string[]).map((v) => ruleSyntaxError(name, v)).find((e) => e !== undefined);
+      if (bad !== undefined) {
+        problems.push({ line, message: `${name}: ${bad}` });
+        return;
+      }
     }
     merge(target, tunable.name, parsed.value);
   });

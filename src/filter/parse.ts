@@ -320,3 +320,20 @@ export function parseRuleFile(content: string, t: Template, ctx: ParseContext, o
   }
   return out;
 }
+
+/**
+ * Whether one rule as a config file or the command line gives it (`--filter`, `--exclude`,
+ * `--include`) parses: the syntax error, or undefined. Checked where the rule is read, so a
+ * config file's error names its file:line; merge files are read later, not here.
+ */
+export function ruleSyntaxError(kind: 'filter' | 'exclude' | 'include', value: string): string | undefined {
+  const ctx: ParseContext = { read: () => '', cwd: '/', env: {}, deleteExcluded: false };
+  try {
+    if (kind === 'filter') parseRuleText(value, PLAIN, ctx);
+    else parseRuleText(value, { ...PLAIN, include: kind === 'include' }, ctx, true);
+    return undefined;
+  } catch (e) {
+    if (e instanceof FilterSyntaxError) return e.message;
+    throw e;
+  }
+}

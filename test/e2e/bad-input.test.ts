@@ -193,6 +193,16 @@ describe('rsync flags refused or malformed: exit 2, one line', () => {
     assertSlaveEmpty(layout);
   });
 
+  it('a bad filter rule in a config file names file:line', async (t) => {
+    const layout = await setup(t, 'filter-conf');
+    const conf = path.join(layout.base, 'filters.conf');
+    writeFileSync(conf, 'archive: true\nexclude: *.tmp\n\nfilter: -z x\n');
+    const run = await runGsyncd(['-c', conf, layout.master, layout.slave]);
+    assertUsageError(run, `gsyncd: ${conf}:4: filter: invalid modifier "z" at position 1 in filter rule "-z x"`);
+    assert.equal(run.stderr.trimEnd().split('\n').length, 1, `one line:\n${run.stderr}`);
+    assertSlaveEmpty(layout);
+  });
+
   it('-L with a link inside what it points at: refused before anything is sent', async (t) => {
     const layout = await setup(t, 'copy-links-loop');
     mkdirSync(path.join(layout.master, 'sub'));
@@ -248,7 +258,11 @@ describe('a failure is one line on stderr', () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+    });
     return port;
   };
 
