@@ -24,6 +24,7 @@ const COMMANDS: ReadonlyMap<string, () => Promise<Command>> = new Map(Object.ent
   stop: async () => (await import('./control.js')).runStop,
   pause: async () => (await import('./control.js')).runPause,
   resume: async () => (await import('./control.js')).runResume,
+  delete: async () => (await import('./delete.js')).runDelete,
   config: async () => (await import('./config-cmd.js')).runConfig,
   monitor: async () => (await import('./monitor.js')).runMonitor,
   health: async () => (await import('./health.js')).runHealth,

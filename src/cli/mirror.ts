@@ -2,7 +2,8 @@
  * `gsyncd [OPTIONS] MASTER SLAVE`: the composition root of a mirroring session. Flags and
  * config become options, options become endpoints, a plan and a session; then it runs.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import { envSettings, layer, toOptions, type Options } from '../config/options.js';
@@ -64,11 +65,19 @@ export function mirrorProgram(filters: FilterCollector): Command {
     .description(
       'Keep SLAVE a mirror of the MASTER directory: a Full Crawl, then live changes.\n\n' +
         'MASTER: /path, file:///path, :VOLUME\n' +
-        'SLAVE:  /path, file:///path, [user@]host:/path, ssh://[user@]host[:port]/path, [user@]host::VOLUME\n\n' +
-        'Other commands: gsyncd status, gsyncd stop|pause|resume SESSION, gsyncd checkpoint SESSION,\n' +
-        'gsyncd monitor [-c FILE], gsyncd config list|get|set|reset|check, gsyncd verify MASTER SLAVE,\n' +
-        'gsyncd health [SESSION], gsyncd slave (see gsyncd COMMAND --help).\n' +
-        'Without MASTER and SLAVE: $GSYNCD_MASTER and $GSYNCD_SLAVE, else --session NAME with master: and slave: in its section.',
+        'SLAVE:  /path, file:///path, [user@]host:/path,\n' +
+        '        ssh://[user@]host[:port]/path, [user@]host::VOLUME\n' +
+        'Without MASTER and SLAVE: $GSYNCD_MASTER and $GSYNCD_SLAVE, else --session NAME\n' +
+        'with master: and slave: in its section.\n\n' +
+        'Other commands (gsyncd COMMAND --help describes each):\n' +
+        '  gsyncd status                            the sessions and their state\n' +
+        '  gsyncd stop|pause|resume|delete SESSION  control a session, remove its state\n' +
+        '  gsyncd checkpoint SESSION                mark a point in time to wait for\n' +
+        '  gsyncd monitor [-c FILE]                 run every session of a config file\n' +
+        '  gsyncd config list|get|set|reset|check   read and change the config file\n' +
+        '  gsyncd verify MASTER SLAVE               compare the two trees\n' +
+        '  gsyncd health [SESSION]                  exit 0 when healthy, for probes\n' +
+        '  gsyncd slave                             the remote side (over SSH)',
     )
     .argument('[MASTER]', 'the directory to mirror (default: master: of the [session NAME] section)')
     .argument('[SLAVE]', 'where the mirror lives (default: slave: of the [session NAME] section)')
@@ -185,11 +194,6 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
   const matcher = pruned.length > 0 ? { ...compiled, ignoredDirNames: [...compiled.ignoredDirNames, ...pruned] } : compiled;
   if (matcher.problems[0] !== undefined) throw usageError(matcher.problems[0]);
   if (o.ignoreDeletes && o.rsyncFlags.has('delete-excluded')) throw usageError('--delete-excluded: deletes excluded files from the slave, and --ignore-deletes forbids deletes; choose one');
-  try {
-    mkdirSync(sessionDir, { recursive: true });
-  } catch (e) {
-    throw usageError(`--state-dir ${path.dirname(sessionDir)}: cannot create (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
 
   await checkTool(o.rsyncCommand, ['--version'], 'rsync', '--rsync-command');
   if (o.watcher === 'inotify' && !o.once) await checkOnPath('perl', 'perl-base', '--watcher inotify runs its inotify helper with it, or choose --watcher native', env);
@@ -206,13 +210,26 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     throw usageError(`--http-listen ${o.httpListen}: expected ADDR:PORT, e.g. 127.0.0.1:9910 or :9910`);
   }
 
+  // A session this run makes is its own to remove again: a --once run leaves no state, nor
+  // does a start that fails before anything was saved (gsyncd status would list it forever).
+  const made = !existsSync(sessionDir);
+  try {
+    mkdirSync(sessionDir, { recursive: true });
+  } catch (e) {
+    throw usageError(`--state-dir ${path.dirname(sessionDir)}: cannot create (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
   const lock = await acquirePidLock(o.pidFile ?? path.join(sessionDir, 'gsyncd.pid'));
+  /** Removes the session's directory if this run made it and nothing worth keeping was saved. */
+  const forget = async (): Promise<void> => {
+    if (made && (o.once || !existsSync(new SavedState(sessionDir).snapshotFile))) await rm(sessionDir, { recursive: true, force: true }).catch(() => undefined);
+  };
   if (!lock.ok) throw new GsyncdError(`session ${name} is already running (pid ${lock.holder})`, ExitCode.failure);
   let key: SshKeyOptions | undefined;
   try {
     key = slave.kind === 'local' ? undefined : await sshKeyOptions(o.sshKey, o.sshKnownHosts);
   } catch (e) {
     await lock.release().catch(() => undefined);
+    await forget();
     throw e;
   }
   if (key) rshWords.push(...key.words);
@@ -281,6 +298,7 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
   process.on('SIGHUP', onHangup);
   logger.info('gsyncd starting', { version: VERSION, session: name, master: master.path, slave: describeEndpoint(slave), pid: process.pid });
   let http: Server | undefined;
+  let failed = false;
   try {
     if (metrics && o.httpListen !== undefined) {
       const started = await startHttp(o.httpListen, { registry: metrics.registry, readiness: () => session.readiness() }).catch((e: unknown) => {
@@ -293,6 +311,7 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     logger.info('gsyncd stopped', { session: name, exit: code });
     return code;
   } catch (e) {
+    failed = true;
     // The process edge prints the error as one line on stderr; a log that goes elsewhere (a
     // file, stdout) keeps its own copy, one on stderr would say it twice.
     if (e instanceof GsyncdError && o.logFile !== undefined) logger.error(e.message);
@@ -306,5 +325,6 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     await lock.release().catch(() => undefined);
     await key?.cleanup().catch(() => undefined);
     await logger.close();
+    if (o.once || failed) await forget();
   }
 }
