@@ -75,9 +75,8 @@ export const RSYNC_FLAGS: readonly RsyncFlag[] = [
     'as -L, for links to directories (a link to a file stays a link)'),
   bool('copy-unsafe-links', undefined, 'selects', 'only "unsafe" symlinks are transformed', 'each run copies what a link pointing out of the tree points at; renames are sent as data (a moved link may change sides)'),
   bool('safe-links', undefined, 'selects', 'ignore symlinks that point outside the tree', 'each run skips links pointing out of the tree; renames are sent as data (a moved link may change sides)'),
-  bool('keep-dirlinks', 'K', 'refused', 'treat a symlinked dir on the slave as a dir', 'refused: the slave would write through links the master made', {
-    refusal: "not supported: the slave's rsync would follow links the master made, and write outside the slave root; use bind mounts on the slave instead",
-  }),
+  bool('keep-dirlinks', 'K', 'selects', 'treat a symlinked dir on the slave as a dir',
+    "a symlink to a directory on the slave where the master has a directory is kept, and runs write through it, as rsync; refused by a slave whose roots are limited (--root, --restrict: the link may lead out of them); renames are sent as data, and the confirmation after batches is off (it reads the slave without following links)"),
   bool('update', 'u', 'selects', 'skip files that are newer on the slave', 'no run overwrites a slave file newer than the master\'s; renames are sent as data; the confirmation allows a newer slave copy'),
   bool('existing', undefined, 'selects', 'skip creating new files on the slave', 'runs only update what the slave has; renames are sent as data (the new name is not created); the confirmation allows a missing copy'),
   bool('ignore-existing', undefined, 'selects', 'skip updating files that exist on the slave', 'runs only create what the slave lacks; renames are sent as data; the confirmation allows a differing copy'),

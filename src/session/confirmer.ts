@@ -29,7 +29,8 @@ export interface ConfirmerDeps {
 /** Confirming compares modes and times: only meaningful when rsync keeps them, and never with -n. */
 export function confirmable(flags: ReadonlySet<string>): boolean {
   const archive = usesArchive(flags);
-  return !flags.has('dry-run') && (archive || (flags.has('perms') && flags.has('times') && flags.has('links')));
+  // -K writes through the slave's links to directories, which the confirmation does not follow.
+  return !flags.has('dry-run') && !flags.has('keep-dirlinks') && (archive || (flags.has('perms') && flags.has('times') && flags.has('links')));
 }
 
 export class Confirmer {

@@ -3,13 +3,14 @@
  * use, into an allowed root. Modelled on rsync's rrsync, stricter where rrsync is lenient:
  * no sender, no -s (its arguments would arrive later, unchecked), no option that names a
  * path outside the root (--log-file, --files-from …; --temp-dir and --backup-dir only relative
- * and without `..`, as rrsync checks them), no -K (rsync would follow links the master made
- * out of the root). The rsync flags gsyncd passes on (config/rsync-flags.ts) arrive in the
+ * and without `..`, as rrsync checks them). -K passes here, and is refused where the slave's
+ * roots are limited (rsync-request.ts): rsync would follow links on the slave, which the master
+ * may have made, out of the root. The rsync flags gsyncd passes on (config/rsync-flags.ts) arrive in the
  * forms the client gives the server: -u -S -W -O -J -U -b in the cluster, the rest long. Pure.
  */
 
 /** Short options of a receiving server that gsyncd's transfers produce. */
-const SHORT_NOT_ALLOWED = /[^logDtprRHAXczInvqduSWOJUb]/;
+const SHORT_NOT_ALLOWED = /[^logDtprRHAXczInvqduSWOJUbK]/;
 const LONG_ALLOWED = new Set([
   '--delete', '--delete-missing-args', '--force', '--partial', '--numeric-ids', '--mkpath', '--stats', '--ignore-times', '--no-r',
   '--delete-excluded', '--delete-before', '--delete-during', '--delete-delay', '--delete-after', '--delay-updates',
@@ -47,6 +48,8 @@ export type RsyncCheck =
       readonly dest: string;
       /** The options that name a path (--temp-dir, --backup-dir) and their values, for the caller to place. */
       readonly paths: readonly (readonly [string, string])[];
+      /** -K: the receiver writes through the slave's symlinks to directories. */
+      readonly keepDirlinks: boolean;
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -58,6 +61,7 @@ export function checkRsyncServer(words: readonly string[]): RsyncCheck {
   const rest = words.slice(2);
   const options: string[] = [];
   const pathOptions: [string, string][] = [];
+  let keepDirlinks = false;
   let i = 0;
   for (; i < rest.length; i++) {
     const w = rest[i] ?? '';
@@ -89,6 +93,7 @@ export function checkRsyncServer(words: readonly string[]): RsyncCheck {
     if (letters.includes('s')) return refuse('rsync -s (--secluded-args) is not allowed: its arguments would arrive unchecked');
     const bad = SHORT_NOT_ALLOWED.exec(letters);
     if (bad) return refuse(`rsync option -${bad[0]} is not allowed`);
+    if (letters.includes('K')) keepDirlinks = true;
     options.push(w);
   }
   if (rest[i] === '--') i++;
@@ -96,5 +101,5 @@ export function checkRsyncServer(words: readonly string[]): RsyncCheck {
   if (paths.length !== 2 || paths[0] !== '.') return refuse('rsync must be given exactly ". DEST"');
   const dest = paths[1] ?? '';
   if (dest === '' || DEST_FORBIDDEN.test(dest)) return refuse(`destination ${JSON.stringify(dest)} holds characters that are not allowed`);
-  return { ok: true, options, dest, paths: pathOptions };
+  return { ok: true, options, dest, paths: pathOptions, keepDirlinks };
 }

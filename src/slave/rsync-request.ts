@@ -16,9 +16,9 @@ export interface Placement {
   /** Sets of roots: the destination must lie inside one root of every set (`label` names the set in a refusal). */
   readonly within: readonly { readonly roots: readonly string[]; readonly label: string }[];
   /**
-   * The roots were limited by the slave's operator (--root, --restrict): --temp-dir and
-   * --backup-dir are then refused, since rsync follows the links on their way, and the
-   * master may have made such a link (with -l) earlier in the same run.
+   * The roots were limited by the slave's operator (--root, --restrict): --temp-dir,
+   * --backup-dir and -K are then refused, since rsync follows the links on their way, and
+   * the master may have made such a link (with -l) earlier in the same run.
    */
   readonly confined: boolean;
 }
@@ -35,6 +35,9 @@ export async function placeRsyncRequest(check: Checked, o: Placement): Promise<P
   const [pathOption] = check.paths;
   if (o.confined && pathOption !== undefined) {
     return { reason: `rsync ${pathOption[0]} is not allowed where the slave's roots are limited: rsync would follow a link the master made out of the root` };
+  }
+  if (o.confined && check.keepDirlinks) {
+    return { reason: "rsync -K (--keep-dirlinks) is not allowed where the slave's roots are limited: rsync would write through a link the master made out of the root" };
   }
   let dest = path.resolve(o.base, check.dest);
   for (const set of o.within) {

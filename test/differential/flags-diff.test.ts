@@ -39,6 +39,7 @@ async function prepare(t: Parameters<typeof scopeFor>[0], k: FlagCase): Promise<
   prepareMaster(master, k);
   assert.equal((await exec('rsync', ['-aHAX', `${master}/`, `${slave}/`])).code, 0);
   perturbSlave(slave);
+  k.prepareSlave?.(slave);
   for (const d of k.slaveDirs ?? []) mkdirSync(path.join(slave, d));
   assert.equal((await exec('cp', ['-a', `${slave}/.`, `${oracle}/`])).code, 0);
   return { master, slave, oracle, state: path.join(layout.base, 'state') };

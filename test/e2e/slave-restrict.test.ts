@@ -110,6 +110,12 @@ const REFUSALS: readonly RefusalCase[] = [
     command: (c) => `rsync --server -b${CLIENT_FLAGS.slice(1)} --backup-dir link-out . ${c.root}/`,
     data: 'push',
   },
+  // -K would write through a link to a directory the master made, out of the root.
+  {
+    name: 'rsync -K (--keep-dirlinks)',
+    command: (c) => `rsync --server -K${CLIENT_FLAGS.slice(1)} . ${c.root}/`,
+    data: 'push',
+  },
   { name: 'rsync with two destinations', command: (c) => `rsync --server ${CLIENT_FLAGS} . ${c.root}/ ${c.outside}/` },
   { name: 'rsync without --server', command: (c) => `rsync -a ${c.outside}/ ${c.root}/` },
   { name: 'gsyncd slave --root / (options through the key)', command: () => 'gsyncd slave --root /' },

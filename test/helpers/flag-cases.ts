@@ -21,6 +21,18 @@ export interface FlagCase {
    * live step leaves dangling (its referent renamed) is pointed at the new name.
    */
   readonly followsLinks?: boolean;
+  /** What the slave (and the oracle, a copy of it) holds of its own before the case: -K's link to a directory. */
+  readonly prepareSlave?: (slave: string) => void;
+}
+
+/**
+ * -K: the slave keeps `nested` in a directory of its own (`.store/`, which the rules protect
+ * from --delete) behind a link: runs write through it, as rsync -K does.
+ */
+function nestedBehindLink(slave: string): void {
+  mkdirSync(path.join(slave, '.store'));
+  renameSync(path.join(slave, 'nested'), path.join(slave, '.store/nested'));
+  symlinkSync('.store/nested', path.join(slave, 'nested'));
 }
 
 const flag = (...args: string[]): FlagCase => ({ args: ['-a', ...args] });
@@ -29,6 +41,9 @@ const flag = (...args: string[]): FlagCase => ({ args: ['-a', ...args] });
 export const FLAG_CASES: readonly FlagCase[] = [
   { args: ['-a', '-L'], followsLinks: true },
   { args: ['-a', '-k'], followsLinks: true },
+  // rsync -K does not set the time of a directory it reaches through a link: the writes
+  // through it leave their own moment there, with rsync alone too (-O leaves directory times out).
+  { args: ['-a', '-K', '--filter=P /.store/'], prepareSlave: nestedBehindLink, compare: ['-O'] },
   flag('--copy-unsafe-links'),
   flag('--safe-links'),
   flag('-u'),

@@ -21,12 +21,15 @@ describe('checkRsyncServer', () => {
     ['rsync --server -logDtpre.iLsfxCIvu --append --append --existing --ignore-existing --max-size=102400 --min-size=10 . /srv/m/', '/srv/m/'],
     ['rsync --server -logDtpre.iLsfxCIvu --usermap=\\*:1234 --groupmap=0:4321 --super --safe-links --copy-unsafe-links . /srv/m/', '/srv/m/'],
     ['rsync --server -logDtpre.iLsfxCIvu --log-format=X --partial --delete-after --delay-updates --delete-excluded --delete . /srv/m/', '/srv/m/'],
+    ['rsync --server -lKogDtpre.iLsfxCIvu . /srv/m/', '/srv/m/'],
   ];
   for (const [command, dest] of ACCEPTED) {
     it(`accepts ${command}`, () => {
       const r = checkRsyncServer(splitWords(command));
       assert.ok(r.ok, r.ok ? '' : r.reason);
       assert.equal(r.dest, dest);
+      // -K is for the caller to refuse where the roots are limited (rsync-request.ts).
+      assert.equal(r.keepDirlinks, /^-l?K/.test(splitWords(command)[2] ?? ''));
     });
   }
 
@@ -51,7 +54,6 @@ describe('checkRsyncServer', () => {
     ['rsync --server -logDtpre.iLsfxCIvu --usermap=0:1;id . /srv/m/', /--usermap/],
     ['rsync --server -logDtpre.iLsfxCIvu --max-delete=x . /srv/m/', /--max-delete=x/],
     ['rsync --server -LogDtpre.iLsfxCIvu . /srv/m/', /-L is not allowed/],
-    ['rsync --server -KogDtpre.iLsfxCIvu . /srv/m/', /-K is not allowed/],
     ['rsync --server -logDtpre.iLs$fxCIvu . /srv/m/', /argument "-logDtpre.iLs\$fxCIvu" is not allowed/],
     ['rsync --server -a . /srv/m/', /-a is not allowed/],
     ['rsync --daemon', /only "rsync --server"/],

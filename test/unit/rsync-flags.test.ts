@@ -72,14 +72,12 @@ describe('rsync everyday flags', () => {
   });
 
   it('refuses what it cannot honour, in a config file too, and only when set', () => {
-    for (const name of ['keep-dirlinks']) {
-      const t = findTunable(name);
-      assert.ok(t);
-      const on = parseValue(t, 'true');
-      assert.ok(!on.ok && /^not (honoured|supported)/.test(on.reason), name);
-      assert.ok(parseValue(t, 'false').ok, `${name}: false`);
-      assert.equal(refusal(name, false), undefined);
-    }
+    const t = findTunable('iconv');
+    assert.ok(t);
+    const on = parseValue(t, 'utf8,latin1');
+    assert.ok(!on.ok && /^not supported/.test(on.reason));
+    assert.equal(refusal('iconv', undefined), undefined);
+    assert.deepEqual(RSYNC_FLAGS.filter((f) => f.effect === 'refused').map((f) => f.name), ['iconv']);
   });
 
   it('renames go as data under the flags that make the slave differ', () => {

@@ -48,6 +48,13 @@ describe('placeRsyncRequest', () => {
     assert.match('reason' in r ? r.reason : 'placed', /rsync --backup-dir is not allowed where the slave's roots are limited/);
   });
 
+  it('refuses -K where the roots are limited, and lets it through elsewhere', async () => {
+    const root = path.join(a, 'mirror');
+    const r = await place(`rsync --server -lKogDtpre.iLsfxCIvu . ${root}/`, root, [a]);
+    assert.match('reason' in r ? r.reason : 'placed', /rsync -K \(--keep-dirlinks\) is not allowed where the slave's roots are limited/);
+    assert.deepEqual(await place(`rsync --server -lKogDtpre.iLsfxCIvu . ${root}/`, root, []), { options: ['-lKogDtpre.iLsfxCIvu'], dest: `${root}/` });
+  });
+
   it('elsewhere places them inside the root too: a link out of it is refused', async () => {
     const root = path.join(a, 'mirror');
     assert.deepEqual(await place(`rsync --server -blogDtpre.iLsfxCIvu --backup-dir old --temp-dir .tmp . ${root}/`, root, []), {
