@@ -8,7 +8,6 @@ import { parseValue } from '../config/value.js';
 import type { Settings } from '../config/file.js';
 import { FILTER_RULES_KEY, encodeFilterArg, isFilterKind } from '../filter/rules.js';
 import { usageError } from '../errors.js';
-import { refusal } from '../config/rsync-flags.js';
 
 const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -113,8 +112,6 @@ export function flagSettings(opts: Record<string, unknown>, filters: FilterColle
     const t = findTunable(dashed);
     if (!t || t.flagOnly || isFilterKind(t.name)) continue;
     if (t.type === 'boolean') {
-      const refused = refusal(t.name, raw === true);
-      if (refused !== undefined) throw usageError(`--${t.name}${t.short ? ` (-${t.short})` : ''}: ${refused}`);
       out[t.name] = raw === true;
       continue;
     }

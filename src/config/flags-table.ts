@@ -13,8 +13,7 @@ function flagCell(f: RsyncFlag): string {
 
 export function renderFlagsTable(): string {
   const rows = RSYNC_FLAGS.map((f) => {
-    const live = f.effect === 'refused' ? `**refused**: ${f.refusal ?? 'not supported'}` : f.live;
-    return `| ${flagCell(f)} | ${cell(f.does)} | ${cell(live)} |`;
+    return `| ${flagCell(f)} | ${cell(f.does)} | ${cell(f.live)} |`;
   });
   return ['| flag | what rsync does | what gsyncd does, continuously |', '|---|---|---|', ...rows].join('\n');
 }

@@ -3,8 +3,8 @@
  * stops. Every one is a tunable (flag and config key); rsync gets it on every run it starts.
  * Some change *what* the slave holds, not only how it gets there: a rename cannot then be
  * replayed as a rename (rsync would have made something else of the two names), and the
- * confirmation after each batch allows the difference the flag makes. A few cannot be
- * honoured continuously yet: those are refused, with the nearest form that works.
+ * confirmation after each batch allows the difference the flag makes (or is off, where it
+ * cannot read the slave as rsync wrote it).
  *
  * The table is the one source for --help, the config template and the README's table (a
  * test compares them). The slave checks the server forms of these flags by its own list
@@ -17,9 +17,7 @@ export type FlagEffect =
   /** How data moves, or which attributes rsync sets: nothing else changes. */
   | 'transfer'
   /** What the slave holds differs from the master by design: renames are sent as data, the confirmation allows it. */
-  | 'selects'
-  /** Not honoured continuously yet: refused, naming the nearest form that works. */
-  | 'refused';
+  | 'selects';
 
 export interface RsyncFlag extends Tunable {
   readonly effect: FlagEffect;
@@ -27,8 +25,6 @@ export interface RsyncFlag extends Tunable {
   readonly does: string;
   /** What gsyncd does with it, continuously (the README's table). */
   readonly live: string;
-  /** For a refused flag: why, and what to use instead (one line, after the flag's name). */
-  readonly refusal?: string;
 }
 
 /** rsync's size suffixes (K, M, G, T, P; KiB or KB; +1/-1), as --max-size takes them. */
@@ -36,18 +32,14 @@ const SIZE = { re: /^\d+(\.\d+)?([kmgtp](i?b)?|b)?([+-]1)?$/i, what: "a size as 
 /** A path the slave's rsync resolves against the slave root: relative, without `..`. */
 const SLAVE_RELATIVE = { re: /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\0\n*?[\\]+$/, what: 'a path relative to the slave root, without .. or wildcards' } as const;
 
-/**
- * One flag: a boolean, or with `arg` a value. The help is rsync's own words, and says so of a
- * refused flag: --help and the config template list it as refused.
- */
+/** One flag: a boolean, or with `arg` a value. The help is rsync's own words. */
 function entry(name: string, short: string | undefined, arg: string | undefined, effect: FlagEffect, does: string, live: string, extra: Partial<RsyncFlag>): RsyncFlag {
-  const said = effect === 'refused' ? `refused, ${(extra.refusal ?? 'not supported').split(/[;(]/)[0]?.trim() ?? ''}` : does;
   return {
     name,
     type: arg === undefined ? 'boolean' : 'string',
     default: arg === undefined ? false : undefined,
     ...(arg === undefined ? {} : { arg }),
-    help: `rsync ${short ? `-${short}, ` : ''}--${name}${arg === undefined ? '' : `=${arg}`}: ${said}`,
+    help: `rsync ${short ? `-${short}, ` : ''}--${name}${arg === undefined ? '' : `=${arg}`}: ${does}`,
     does,
     ...(short ? { short } : {}),
     rsync: `--${name}`,
@@ -118,21 +110,14 @@ export const RSYNC_FLAGS: readonly RsyncFlag[] = [
   bool('itemize-changes', 'i', 'transfer', 'output a change-summary for all updates', 'what each run changes is logged at INFO'),
   bool('stats', undefined, 'transfer', 'give some file-transfer stats', "each run's statistics are logged at INFO (gsyncd always reads them for its batch lines)"),
   bool('progress', undefined, 'transfer', 'show progress during transfer (-P is --partial --progress)', 'the Full Crawl logs its progress (every 30 s, and on a terminal as it goes); batches are too short to show it'),
-  valued('iconv', undefined, 'CONVERT_SPEC', 'refused', 'request charset conversion of filenames', 'refused', {
-    refusal: "not supported: gsyncd mirrors names byte for byte, and replays renames and confirms copies by the master's names",
-  }),
+  valued('iconv', undefined, 'CONVERT_SPEC', 'selects', 'request charset conversion of filenames',
+    "every run converts names as rsync does (LOCAL,REMOTE; the master's names are LOCAL); renames are sent as data and the confirmation after batches is off (both go by the master's names); the filter rules are not converted, as with rsync, so deletes on a slave whose rsync lacks --delete-missing-args resend the directory whole",
+    { pattern: { re: /^[A-Za-z0-9._:+-]+(,[A-Za-z0-9._:+-]+)?$/, what: 'LOCAL,REMOTE charsets as iconv names them (e.g. utf8,latin1), or .' } }),
 ];
 
 const byName = new Map(RSYNC_FLAGS.map((f) => [f.name, f]));
 
 export const rsyncFlag = (name: string): RsyncFlag | undefined => byName.get(name);
-
-/** Why the refused flag `name` set to `value` is refused (for after its name), or undefined. */
-export function refusal(name: string, value: unknown): string | undefined {
-  const f = byName.get(name);
-  if (f?.effect !== 'refused' || value === false || value === undefined) return undefined;
-  return f.refusal ?? 'not supported';
-}
 
 /** The arguments the flags that are set give rsync: on every run, and on runs that delete. */
 export interface RsyncFlagArgs {
@@ -156,7 +141,7 @@ export function rsyncFlagArgs(value: (name: string) => boolean | number | string
   const recursing: string[] = [];
   for (const f of RSYNC_FLAGS) {
     const v = value(f.name);
-    if (v === undefined || v === false || f.effect === 'refused') continue;
+    if (v === undefined || v === false) continue;
     const arg = f.type === 'boolean' ? `--${f.name}` : `--${f.name}=${typeof v === 'object' ? v.join(',') : String(v)}`;
     (DELETE_TIMING.has(f.name) ? deleting : f.name === 'prune-empty-dirs' ? recursing : always).push(arg);
   }

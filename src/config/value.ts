@@ -1,6 +1,5 @@
 /** Text → typed tunable value, with the reason in words when it does not fit. Pure. */
 import type { Tunable } from './tunables.js';
-import { refusal } from './rsync-flags.js';
 
 export type Value = boolean | number | string | readonly string[];
 export type Parsed = { readonly ok: true; readonly value: Value } | { readonly ok: false; readonly reason: string };
@@ -17,14 +16,6 @@ const range = (t: Tunable): string => {
 const fail = (reason: string): Parsed => ({ ok: false, reason });
 
 export function parseValue(t: Tunable, raw: string): Parsed {
-  const parsed = parseTyped(t, raw);
-  if (!parsed.ok) return parsed;
-  // A flag gsyncd cannot honour continuously is refused, not ignored (rsync-flags.ts).
-  const refused = refusal(t.name, parsed.value);
-  return refused === undefined ? parsed : fail(refused);
-}
-
-function parseTyped(t: Tunable, raw: string): Parsed {
   const text = raw.trim();
   switch (t.type) {
     case 'boolean': {

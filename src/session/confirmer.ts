@@ -40,7 +40,8 @@ export class Confirmer {
   private readonly scope: ConfirmScope;
 
   constructor(private readonly d: ConfirmerDeps) {
-    this.enabled = d.options.verify !== 'off' && confirmable(d.options.rsyncFlags);
+    // --iconv: the slave's names are not the master's, by which the confirmation asks.
+    this.enabled = d.options.verify !== 'off' && confirmable(d.options.rsyncFlags) && !d.options.rsyncValues.has('iconv');
     this.scope = confirmScope(d.options);
   }
 

@@ -30,6 +30,8 @@ const LONG_WITH_VALUE: ReadonlyMap<string, RegExp> = new Map([
   ['--usermap', MAPPING],
   ['--groupmap', MAPPING],
   ['--suffix', /^[\w.~+-]*$/],
+  // The remote half of --iconv=LOCAL,REMOTE: a charset name.
+  ['--iconv', /^[A-Za-z0-9._:+-]+$/],
 ]);
 /** Options whose value, the next word, is a path the server resolves against the destination. */
 const LONG_WITH_PATH = new Set(['--temp-dir', '--backup-dir']);

@@ -241,11 +241,15 @@ function missingArgsRuns(files: readonly string[], targets: readonly string[], d
 /**
  * Files and what is gone without `--delete-missing-args`: the files in a run of their own,
  * the deletes by their parents (deleteRuns). A path whose name is not valid UTF-8 cannot be
- * named in a rule (an argument): its directory is resent whole with --delete.
+ * named in a rule (an argument): its directory is resent whole with --delete. So is every
+ * one under --iconv: rsync converts names, not filter rules (measured), so a rule naming
+ * what is gone would miss the slave's name.
  */
 function parentRuns(files: readonly string[], targets: readonly string[], deps: BatchDeps): PlannedRun[] {
-  const raw = [...new Set(targets.filter(hasRawBytes).map(parentOf))];
-  return [...subtreeRuns(raw, deps), listedRun(files, true, deps), ...deleteRuns(targets.filter((t) => !hasRawBytes(t)), deps)];
+  const iconv = deps.plan.passOn?.always.some((a) => a.startsWith('--iconv=')) === true;
+  const whole = (t: string): boolean => iconv || hasRawBytes(t);
+  const raw = [...new Set(targets.filter(whole).map(parentOf))];
+  return [...subtreeRuns(raw, deps), listedRun(files, true, deps), ...deleteRuns(targets.filter((t) => !whole(t)), deps)];
 }
 
 /**

@@ -161,12 +161,11 @@ describe('usage errors exit 2 and name the culprit', () => {
   }
 });
 
-// rsync's everyday flags (issue 15): a flag gsyncd cannot honour continuously is refused with
-// the nearest form that works, never ignored; a malformed value names the flag. The whole of
-// stderr is that one line.
-describe('rsync flags refused or malformed: exit 2, one line', () => {
+// rsync's everyday flags (issue 15): a malformed value names the flag, on the command line
+// and as file:line in a config file. The whole of stderr is that one line.
+describe('rsync flags malformed: exit 2, one line', () => {
   const cases: readonly (readonly [string, readonly string[], string])[] = [
-    ['--iconv', ['--iconv=utf8,latin1'], 'gsyncd: --iconv: not supported: gsyncd mirrors names byte for byte'],
+    ['--iconv with three charsets', ['--iconv=utf8,latin1,x'], 'gsyncd: --iconv: expected LOCAL,REMOTE charsets as iconv names them (e.g. utf8,latin1), or ., got "utf8,latin1,x"'],
     ['--max-size with a bad size', ['--max-size=1x'], 'gsyncd: --max-size: expected a size as rsync takes it (e.g. 500, 1.5M, 1G), got "1x"'],
     ['--backup-dir outside the slave root', ['--backup-dir=/var/backups'], 'gsyncd: --backup-dir: expected a path relative to the slave root, without .. or wildcards, got "/var/backups"'],
     ['-T with ..', ['-T', '../tmp'], 'gsyncd: --temp-dir: expected a path relative to the slave root, without .. or wildcards, got "../tmp"'],
@@ -183,12 +182,12 @@ describe('rsync flags refused or malformed: exit 2, one line', () => {
     });
   }
 
-  it('a refused flag in a config file names file:line', async (t) => {
+  it('a malformed flag in a config file names file:line', async (t) => {
     const layout = await setup(t, 'rsync-flag-conf');
     const conf = path.join(layout.base, 'flags.conf');
-    writeFileSync(conf, 'archive: true\niconv: utf8,latin1\n');
+    writeFileSync(conf, 'archive: true\nmax-size: 1x\n');
     const run = await runGsyncd(['-c', conf, layout.master, layout.slave]);
-    assertUsageError(run, `gsyncd: ${conf}:2: iconv: not supported`);
+    assertUsageError(run, `gsyncd: ${conf}:2: max-size: expected a size as rsync takes it`);
     assertSlaveEmpty(layout);
   });
 

@@ -3,6 +3,7 @@
 import { appendFileSync, chmodSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { exec } from './exec.js';
+import { bytePath, INVALID_UTF8_DIR, INVALID_UTF8_NAME } from './tree.js';
 
 export interface FlagCase {
   /** Arguments for both rsync and gsyncd, in order. */
@@ -21,6 +22,11 @@ export interface FlagCase {
    * live step leaves dangling (its referent renamed) is pointed at the new name.
    */
   readonly followsLinks?: boolean;
+  /**
+   * --iconv=utf8,latin1: names latin1 cannot hold fail with rsync (exit 23) as with gsyncd, so
+   * the tree leaves them out; the live step adds and renames names latin1 holds differently.
+   */
+  readonly latin1?: boolean;
   /** What the slave (and the oracle, a copy of it) holds of its own before the case: -K's link to a directory. */
   readonly prepareSlave?: (slave: string) => void;
 }
@@ -39,6 +45,7 @@ const flag = (...args: string[]): FlagCase => ({ args: ['-a', ...args] });
 
 /** Every flag rsync-flags.ts passes on, alone with -a, then the common combinations. */
 export const FLAG_CASES: readonly FlagCase[] = [
+  { args: ['-a', '--iconv=utf8,latin1'], latin1: true },
   { args: ['-a', '-L'], followsLinks: true },
   { args: ['-a', '-k'], followsLinks: true },
   // rsync -K does not set the time of a directory it reaches through a link: the writes
@@ -99,10 +106,18 @@ export const FLAG_CASES: readonly FlagCase[] = [
 /** What a case needs of the hard tree before it starts (see FlagCase.followsLinks). */
 export function prepareMaster(master: string, k: FlagCase): void {
   if (k.followsLinks === true) rmSync(path.join(master, 'link-dangling'));
+  if (k.latin1 === true) {
+    for (const name of ['日本', 'Ω.txt']) rmSync(path.join(master, name));
+    for (const name of [INVALID_UTF8_NAME, INVALID_UTF8_DIR]) rmSync(bytePath(master, name), { recursive: true });
+  }
 }
 
 /** What a case needs after the live step. */
 export function afterLiveChanges(master: string, k: FlagCase): void {
+  if (k.latin1 === true) {
+    writeFileSync(path.join(master, 'live/ça va.txt'), 'a new name latin1 holds as other bytes\n');
+    renameSync(path.join(master, 'é-accent'), path.join(master, 'è-moved'));
+  }
   if (k.followsLinks !== true) return;
   symlinkSync('renamed.txt', path.join(master, 'link-relative.new'));
   renameSync(path.join(master, 'link-relative.new'), path.join(master, 'link-relative'));

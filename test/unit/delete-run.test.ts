@@ -127,3 +127,29 @@ describe('runBatch deletes (real rsync)', () => {
   });
   }
 });
+
+describe('runBatch deletes under --iconv (real rsync)', () => {
+  for (const byParent of [false, true]) {
+    it(`deletes the slave's converted name, not the master's (${byParent ? 'by their parents: the directory resent whole' : 'as missing entries'})`, async (t) => {
+      const scope = scopeFor(t);
+      const dir = await scope.tempDir('delete-iconv');
+      const master = path.join(dir, 'master');
+      const slave = path.join(dir, 'slave');
+      mkdirSync(path.join(master, 'd'), { recursive: true });
+      mkdirSync(path.join(slave, 'd'), { recursive: true });
+      writeFileSync(path.join(master, 'd', 'keep'), 'k');
+      writeFileSync(path.join(slave, 'd', 'keep'), 'k');
+      // What utf8 → latin1 made of the master's "café" and "naïve dir/x" on the slave.
+      writeFileSync(Buffer.from(`${slave}/d/caf\xe9`, 'latin1'), 'x');
+      mkdirSync(Buffer.from(`${slave}/d/na\xefve dir`, 'latin1'));
+      writeFileSync(Buffer.from(`${slave}/d/na\xefve dir/x`, 'latin1'), 'x');
+      const plan = rsyncPlan({ source: `${master}/`, dest: `${slave}/`, passOn: { always: ['--iconv=utf8,latin1'], deleting: [], recursing: [] } });
+      const deletes = new DeleteMode();
+      deletes.byParent = byParent;
+      const result = await runBatch(['d/café', 'd/naïve dir'].map(entry), { plan, rsyncCommand: 'rsync', runRsync, masterRoot: master, killAfterMs: 10_000, deletes });
+      assert.equal(result.outcome, 'ok', result.runs.map((r) => r.result.stderr).join('\n'));
+      assert.deepEqual(readdirSync(path.join(slave, 'd')), ['keep']);
+      rmSync(dir, { recursive: true, force: true });
+    });
+  }
+});

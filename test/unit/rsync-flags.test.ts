@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { normaliseArgv } from '../../src/cli/flags.js';
 import { renderFlagsTable } from '../../src/config/flags-table.js';
 import { toOptions } from '../../src/config/options.js';
-import { RSYNC_FLAGS, refusal, rsyncFlagArgs, selectingFlag } from '../../src/config/rsync-flags.js';
+import { RSYNC_FLAGS, rsyncFlagArgs, selectingFlag } from '../../src/config/rsync-flags.js';
 import { parseValue } from '../../src/config/value.js';
 import { findTunable } from '../../src/config/tunables.js';
 import { confirmScope, differs, parseRsyncSize } from '../../src/session/confirm-scope.js';
@@ -71,13 +71,12 @@ describe('rsync everyday flags', () => {
     }
   });
 
-  it('refuses what it cannot honour, in a config file too, and only when set', () => {
+  it('takes --iconv as LOCAL,REMOTE charsets, and nothing that would reach a shell', () => {
     const t = findTunable('iconv');
     assert.ok(t);
-    const on = parseValue(t, 'utf8,latin1');
-    assert.ok(!on.ok && /^not supported/.test(on.reason));
-    assert.equal(refusal('iconv', undefined), undefined);
-    assert.deepEqual(RSYNC_FLAGS.filter((f) => f.effect === 'refused').map((f) => f.name), ['iconv']);
+    assert.ok(parseValue(t, 'utf8,latin1').ok);
+    assert.ok(parseValue(t, '.').ok);
+    for (const bad of ['utf8,latin1,x', 'utf8;id', '', 'a b']) assert.ok(!parseValue(t, bad).ok, bad);
   });
 
   it('renames go as data under the flags that make the slave differ', () => {
