@@ -4,11 +4,18 @@
 # in DIR/state, says where each is, and runs in the foreground until Ctrl-C.
 # Usage: npm run demo [-- DIR]   (default DIR: /tmp/gsyncd-demo)
 set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
+here="$(cd "$(dirname "$0")/.." && pwd -P)"
+refuse() { printf 'demo: %s\n' "$*" >&2; exit 2; }
 dir="${1:-/tmp/gsyncd-demo}"
-case "$dir" in
-  "$here" | "$here"/*) printf 'demo: %s is inside this checkout; choose a directory outside it\n' "$dir" >&2; exit 2 ;;
-esac
+case "$dir" in *:*) refuse "$dir: a ':' would make the slave an SSH address; choose a plain directory" ;; esac
+dir="$(realpath -m -- "$dir")"
+case "$dir/" in "$here"/*) refuse "$dir is inside this checkout; choose a directory outside it" ;; esac
+mkdir -p "$dir"
+# The demo's own directory only: never a tree someone keeps there (the slave side is mirrored over).
+if [ -n "$(ls -A "$dir")" ] && [ ! -e "$dir/.gsyncd-demo" ]; then
+  refuse "$dir holds files the demo did not make; choose an empty or new directory"
+fi
+touch "$dir/.gsyncd-demo"
 master="$dir/master" slave="$dir/slave" state="$dir/state"
 mkdir -p "$master" "$slave" "$state"
 if [ -z "$(ls -A "$master")" ]; then

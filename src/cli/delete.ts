@@ -26,7 +26,8 @@ export async function runDelete(argv: readonly string[], env: NodeJS.ProcessEnv,
   parseCommand(cmd, argv, 'delete: ');
   const o = cmd.opts<{ stateDir?: string; configFile?: string }>();
   const name = cmd.args[0] ?? '';
-  if (!SESSION_NAME.test(name)) throw usageError(`delete: "${name}" is no session name (letters, digits, @ . _ -)`);
+  // `.` and `..` pass the name's characters, and would name the state dir or its parent.
+  if (!SESSION_NAME.test(name) || /^\.+$/.test(name)) throw usageError(`delete: "${name}" is no session name (letters, digits, @ . _ -)`);
   const stateDir = await stateDirOf(o.stateDir, env, o.configFile);
   const record = await readSession(stateDir, name);
   if (!record) throw usageError(`delete: no session "${name}" in ${stateDir} (gsyncd status lists them)`);

@@ -228,8 +228,8 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
   try {
     key = slave.kind === 'local' ? undefined : await sshKeyOptions(o.sshKey, o.sshKnownHosts);
   } catch (e) {
-    await lock.release().catch(() => undefined);
     await forget();
+    await lock.release().catch(() => undefined);
     throw e;
   }
   if (key) rshWords.push(...key.words);
@@ -247,42 +247,57 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
           logger,
         })
       : undefined;
-  const status = await StatusWriter.open(path.join(sessionDir, 'status.json'), {
-    session: name,
-    master: master.path,
-    slave: describeEndpoint(slave),
-    status: 'Created',
-    crawl_status: 'N/A',
-    last_synced: null,
-    pending: 0,
-    failures: 0,
-    checkpoint: { time: null, completed: false, completion_time: null },
-    pid: process.pid,
-  });
-  // prom-client is loaded only with --http-listen.
-  const metrics = o.httpListen === undefined ? undefined : new (await import('../status/metrics.js')).SessionMetrics(name, () => status.current);
-  const session = new Session({
-    name,
-    master,
-    slave,
-    options: o,
-    matcher,
-    plan: rsyncPlan(o, master, slave, ssh?.rshForRsync()),
-    logger,
-    status,
-    runRsync,
-    ssh,
-    link,
-    // The stand-in is a perl program; without perl, batches open ssh sessions as before.
-    rshJoin: link !== undefined && o.rsyncTransport === 'channel' && (await hasPerl()),
-    sessionDir,
-    saved: o.once ? undefined : new SavedState(sessionDir),
-    progressTty: o.logFile === undefined && process.stderr.isTTY ? process.stderr : undefined,
-    metrics,
-    source: o.once
-      ? undefined
-      : await createChangeSource(o.watcher, { root: master.path, ignoredDirNames: matcher.ignoredDirNames, pollIntervalMs: o.pollInterval * 1000 }),
-  });
+  // What a failed set-up leaves: the lock released, and the session's directory if it made it.
+  const setUp = async () => {
+    const status = await StatusWriter.open(path.join(sessionDir, 'status.json'), {
+      session: name,
+      master: master.path,
+      slave: describeEndpoint(slave),
+      status: 'Created',
+      crawl_status: 'N/A',
+      last_synced: null,
+      pending: 0,
+      failures: 0,
+      checkpoint: { time: null, completed: false, completion_time: null },
+      pid: process.pid,
+    });
+    // prom-client is loaded only with --http-listen.
+    const metrics = o.httpListen === undefined ? undefined : new (await import('../status/metrics.js')).SessionMetrics(name, () => status.current);
+    const session = new Session({
+      name,
+      master,
+      slave,
+      options: o,
+      matcher,
+      plan: rsyncPlan(o, master, slave, ssh?.rshForRsync()),
+      logger,
+      status,
+      runRsync,
+      ssh,
+      link,
+      // The stand-in is a perl program; without perl, batches open ssh sessions as before.
+      rshJoin: link !== undefined && o.rsyncTransport === 'channel' && (await hasPerl()),
+      sessionDir,
+      saved: o.once ? undefined : new SavedState(sessionDir),
+      progressTty: o.logFile === undefined && process.stderr.isTTY ? process.stderr : undefined,
+      metrics,
+      source: o.once
+        ? undefined
+        : await createChangeSource(o.watcher, { root: master.path, ignoredDirNames: matcher.ignoredDirNames, pollIntervalMs: o.pollInterval * 1000 }),
+    });
+    return { metrics, session };
+  };
+  let parts: Awaited<ReturnType<typeof setUp>>;
+  try {
+    parts = await setUp();
+  } catch (e) {
+    await forget();
+    await lock.release().catch(() => undefined);
+    await key?.cleanup().catch(() => undefined);
+    await logger.close();
+    throw e;
+  }
+  const { metrics, session } = parts;
 
   // A signal that came while the session was set up stops it now (stop-signals.ts); a second
   // one exits at once, skipping the shutdown bound.
@@ -322,9 +337,10 @@ export async function runMirror(argv: readonly string[], env: NodeJS.ProcessEnv)
     http?.closeAllConnections();
     unlisten();
     process.off('SIGHUP', onHangup);
+    // Before the lock goes: a start that takes it next must not lose its state to this one.
+    if (o.once || failed) await forget();
     await lock.release().catch(() => undefined);
     await key?.cleanup().catch(() => undefined);
     await logger.close();
-    if (o.once || failed) await forget();
   }
 }

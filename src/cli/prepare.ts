@@ -91,6 +91,8 @@ export async function checkOnPath(program: string, pkg: string, why: string, env
 
 export async function checkTool(program: string, versionArgs: readonly string[], pkg: string, option: string): Promise<void> {
   const r = await execa(program, versionArgs, { reject: false, stdin: 'ignore', timeout: 10_000 });
+  // A terminal's Ctrl-C reaches the whole process group: the tool was there, and gsyncd stops.
+  if (r.signal === 'SIGINT' || r.signal === 'SIGTERM') throw new GsyncdError('', ExitCode.ok);
   if (r.failed && r.exitCode === undefined) {
     throw new GsyncdError(`${program}: not found or not executable; install the ${pkg} package, or set ${option}`, ExitCode.failure);
   }

@@ -11,11 +11,11 @@
 import { isWithin, parentOf } from '../sync/paths.js';
 
 /**
- * Links followed through links (a link to a linked directory) at most this deep: the
- * kernel's own bound (SYMLOOP_MAX is 40 on Linux) is far above any real chain, and a loop
- * must end.
+ * Copies of one change followed at most: a web of links can reach a change by more paths
+ * than any tree holds (three links among two directories gave four million). Past this the
+ * rest is not followed; such a web is a loop, which loops() reports.
  */
-const MAX_DEPTH = 40;
+const MAX_COPIES = 10_000;
 
 export class LinkIndex {
   /** Referent (relative to the root, '' the root) → the links that resolve to it. */
@@ -25,6 +25,10 @@ export class LinkIndex {
 
   get size(): number {
     return this.targets.size;
+  }
+
+  links(): string[] {
+    return [...this.targets.keys()];
   }
 
   /** `link` points at `referents` (none: out of the tree); replaces what was known of it. */
@@ -39,43 +43,52 @@ export class LinkIndex {
     }
   }
 
-  /** The links at or under `path` are gone (deleted, renamed away). */
+  /** `link` is no link any more (replaced by a file or directory): one lookup. */
+  unset(link: string): void {
+    this.forget(link);
+  }
+
+  /** The links at or under `path` are gone (deleted, renamed away): a look at every link. */
   drop(path: string): void {
     for (const link of [...this.targets.keys()]) if (isWithin(link, path)) this.forget(link);
   }
 
   /**
-   * Links that hold themselves under -L: their referent is a directory they are in (or the
-   * link itself), so rsync would copy `link/link/link/…` until the path is too long.
+   * Links that hold themselves under -L, which rsync would copy into themselves until the path
+   * is too long (`link/…/link/…`): a link inside its own referent, or one whose copy reaches
+   * back into it through other links (`x/l -> ../y` beside `y/m -> ../x`).
    */
   loops(): string[] {
-    const out: string[] = [];
-    for (const [link, referents] of this.targets) if (referents.some((t) => isWithin(link, t))) out.push(link);
-    return out;
+    return [...this.targets.keys()].filter((link) => this.isLoop(link));
+  }
+
+  isLoop(link: string): boolean {
+    if ((this.targets.get(link) ?? []).some((t) => isWithin(link, t))) return true;
+    return this.reached(link).some((c) => c !== link && isWithin(c, link));
   }
 
   /**
    * Where a change at `path` shows under -L besides `path` itself: for each link resolving to
    * `path` or to a directory above it, the same entry under the link's name, and so on through
-   * links to those (a chain, a link inside a linked directory).
+   * links to those (a chain, a link inside a linked directory). A link met again on the way is
+   * a loop, not followed.
    */
   reached(path: string): string[] {
     const out = new Set<string>();
-    const visit = (p: string, depth: number): void => {
-      if (depth >= MAX_DEPTH) return;
+    const visit = (p: string, chain: readonly string[]): void => {
       for (let at = p; ; at = parentOf(at)) {
         for (const link of this.byTarget.get(at) ?? []) {
-          // A link inside its own referent is a loop (loops() reports it): not followed.
-          if (isWithin(link, at)) continue;
+          if (isWithin(link, at) || chain.includes(link)) continue;
+          if (out.size >= MAX_COPIES) return;
           const copy = at === p ? link : `${link}/${p.slice(at === '' ? 0 : at.length + 1)}`;
           if (out.has(copy) || copy === path) continue;
           out.add(copy);
-          visit(copy, depth + 1);
+          visit(copy, [...chain, link]);
         }
         if (at === '') break;
       }
     };
-    visit(path, 0);
+    visit(path, []);
     return [...out];
   }
 
@@ -89,12 +102,8 @@ export class LinkIndex {
   }
 }
 
-/**
- * The lexical referent of a link at `link` (relative to the root) whose text is `text`:
- * relative to the root, or undefined when it points out of the tree. An absolute text is
- * taken against `root` (the master root as an absolute path).
- */
-export function lexicalReferent(root: string, link: string, text: string): string | undefined {
+/** The absolute path a link at `link` (relative to `root`) with text `text` names, `..` taken lexically. */
+export function lexicalPath(root: string, link: string, text: string): string {
   const joined = text.startsWith('/') ? text : `${root}/${parentOf(link) === '' ? '' : `${parentOf(link)}/`}${text}`;
   const parts: string[] = [];
   for (const part of joined.split('/')) {
@@ -102,8 +111,27 @@ export function lexicalReferent(root: string, link: string, text: string): strin
     if (part === '..') parts.pop();
     else parts.push(part);
   }
-  const abs = `/${parts.join('/')}`;
-  const base = root === '/' ? '' : root.replace(/\/+$/, '');
+  return `/${parts.join('/')}`;
+}
+
+/** `abs` relative to `root` ('' for the root itself), or undefined when it lies outside. */
+export function insideRoot(root: string, abs: string): string | undefined {
+  const base = root.replace(/\/+$/, '');
   if (abs === base || (base === '' && abs === '/')) return '';
   return abs.startsWith(`${base}/`) ? abs.slice(base.length + 1) : undefined;
+}
+
+/** Whether `abs` is `root` or a directory above it: a link there holds the whole tree. */
+export function holdsRoot(root: string, abs: string): boolean {
+  const base = root.replace(/\/+$/, '');
+  return abs === '/' || abs === base || base.startsWith(`${abs}/`);
+}
+
+/**
+ * The lexical referent of a link at `link` (relative to the root) whose text is `text`:
+ * relative to the root, or undefined when it points out of the tree. An absolute text is
+ * taken against `root` (the master root as an absolute path).
+ */
+export function lexicalReferent(root: string, link: string, text: string): string | undefined {
+  return insideRoot(root, lexicalPath(root, link, text));
 }

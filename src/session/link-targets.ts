@@ -11,13 +11,15 @@ import { realpath } from 'node:fs/promises';
 import { usageError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { allSymlinks, readSymlink, symlinksUnder } from '../watch/symlink-find.js';
-import { LinkIndex, lexicalReferent } from './link-index.js';
+import { LinkIndex, holdsRoot, insideRoot, lexicalPath } from './link-index.js';
 
 export interface LinkTargetsDeps {
   readonly masterRoot: string;
   /** Directories the listings leave out (Matcher.ignoredDirNames): not searched either. */
   readonly pruned: readonly string[];
   readonly logger: Logger;
+  /** -k alone: rsync follows links to directories only, so only those count as out of the tree. */
+  readonly dirsOnly: boolean;
   /** Queues a link's copy to send (as a change the watch reported there) and lets a batch start. */
   readonly queue: (path: string) => void;
   /** A link points out of the tree: what it points at is found by rescans (once). */
@@ -25,27 +27,54 @@ export interface LinkTargetsDeps {
   readonly signal: AbortSignal;
 }
 
+/** Paths seen while the first find runs, looked at again once it is done; past this, every link is sent once more. */
+const MAX_SEEN_WHILE_SEEDING = 100_000;
+
 export class LinkTargets {
   private readonly index = new LinkIndex();
   private realRoot: string | undefined;
-  private outside = 0;
+  private outside = false;
+  /** Links to the root or above it: loops the index cannot see (their referent is not in the tree). */
+  private readonly rootHolders = new Set<string>();
+  /** Loops already reported while live. */
+  private readonly reported = new Set<string>();
+  /** The latest read asked for each path: an older read that ends later is dropped. */
+  private readonly reads = new Map<string, number>();
+  private reading = 0;
+  /** While the first find runs: the paths whose changes met an index still being filled. */
+  private seen: Set<string> | undefined = new Set();
+  private seenOverflow = false;
 
   constructor(private readonly d: LinkTargetsDeps) {}
 
   /**
-   * The master's links, before the crawl: a link that holds itself is refused (rsync -L would
-   * copy it until the path is too long), as the list of them.
+   * The master's links, before the crawl. Returns the links rsync would copy into themselves,
+   * for the session to refuse; a stop during the find ends it with none.
    */
   async seed(): Promise<string[]> {
     const started = performance.now();
-    const links = await allSymlinks(this.d.masterRoot, this.d.pruned, this.d.signal);
-    for (const link of links) await this.learn(link);
-    this.d.logger.debug('symlinks found', { links: links.length, outside: this.outside, seconds: ((performance.now() - started) / 1000).toFixed(2) });
-    return this.index.loops();
+    try {
+      const links = await allSymlinks(this.d.masterRoot, this.d.pruned, this.d.signal);
+      for (const link of links) await this.learn(link, this.ticket(link));
+      this.d.logger.debug('symlinks found', { links: links.length, seconds: ((performance.now() - started) / 1000).toFixed(2) });
+    } catch (e) {
+      if (!this.d.signal.aborted) this.d.logger.warn('could not list the symlinks; a change to what one points at is sent under it at the next change of the link or rescan', { error: e instanceof Error ? e.message : String(e) });
+    }
+    // A change met while the index was filling: its copies again, now that they are known.
+    const seen = this.seen;
+    this.seen = undefined;
+    if (this.seenOverflow) for (const link of this.index.links()) this.d.queue(link);
+    else for (const p of seen ?? []) for (const copy of this.index.reached(p)) this.d.queue(copy);
+    if (this.d.signal.aborted) return [];
+    return [...new Set([...this.rootHolders, ...this.index.loops()])];
   }
 
   /** The copies a change at `path` reaches through links (besides `path` itself). */
   reached(path: string): string[] {
+    if (this.seen !== undefined) {
+      if (this.seen.size < MAX_SEEN_WHILE_SEEDING) this.seen.add(path);
+      else this.seenOverflow = true;
+    }
     return this.index.reached(path);
   }
 
@@ -55,41 +84,71 @@ export class LinkTargets {
    * moved in is searched for links, a delete forgets the links it took.
    */
   async changed(path: string, kind: 'create' | 'update' | 'delete'): Promise<void> {
+    const ticket = this.ticket(path);
     if (kind === 'delete') {
       this.index.drop(path);
+      this.done(path, ticket);
       return;
     }
-    if (await this.learn(path)) {
+    if (await this.learn(path, ticket)) {
+      this.reportLoop(path);
       this.d.queue(path);
       return;
     }
     if (kind !== 'create') return;
     for (const link of await symlinksUnder(this.d.masterRoot, path, this.d.signal)) {
-      if (await this.learn(link)) this.d.queue(link);
+      if (await this.learn(link, this.ticket(link))) {
+        this.reportLoop(link);
+        this.d.queue(link);
+      }
     }
   }
 
-  /** Reads the link at `rel` into the index; false when it is no link. */
-  private async learn(rel: string): Promise<boolean> {
-    const link = await readSymlink(this.d.masterRoot, rel);
-    if (link === undefined) {
-      this.index.drop(rel);
-      return false;
-    }
-    this.realRoot ??= await realpath(this.d.masterRoot).catch(() => this.d.masterRoot);
-    const referents: string[] = [];
-    const lexical = lexicalReferent(this.d.masterRoot, rel, link.text);
-    if (lexical !== undefined) referents.push(lexical);
-    const real = link.real === undefined ? undefined : lexicalReferent(this.realRoot, '', link.real);
-    if (real !== undefined) referents.push(real);
-    this.index.set(rel, referents);
-    if (referents.length === 0 || (link.real !== undefined && real === undefined)) this.pointsOut(rel);
+  /** A read of `path` that supersedes those before it. */
+  private ticket(path: string): number {
+    const t = ++this.reading;
+    this.reads.set(path, t);
+    return t;
+  }
+
+  /** Whether `ticket` is still the latest for `path`; forgets it once done. */
+  private done(path: string, ticket: number): boolean {
+    if (this.reads.get(path) !== ticket) return false;
+    this.reads.delete(path);
     return true;
   }
 
+  /** Reads the link at `rel` into the index; false when it is no link (or a later read took over). */
+  private async learn(rel: string, ticket: number): Promise<boolean> {
+    const link = await readSymlink(this.d.masterRoot, rel);
+    this.realRoot ??= await realpath(this.d.masterRoot).catch(() => this.d.masterRoot);
+    if (!this.done(rel, ticket)) return false;
+    if (link === undefined) {
+      // Every event's path comes here: no walk over the links for it.
+      this.index.unset(rel);
+      this.rootHolders.delete(rel);
+      return false;
+    }
+    const lexical = lexicalPath(this.d.masterRoot, rel, link.text);
+    const referents = [insideRoot(this.d.masterRoot, lexical), link.real === undefined ? undefined : insideRoot(this.realRoot, link.real)].filter((r): r is string => r !== undefined);
+    this.index.set(rel, referents);
+    if (holdsRoot(this.d.masterRoot, lexical) || (link.real !== undefined && holdsRoot(this.realRoot, link.real))) this.rootHolders.add(rel);
+    else this.rootHolders.delete(rel);
+    const out = referents.length === 0 || (link.real !== undefined && insideRoot(this.realRoot, link.real) === undefined);
+    if (out && (link.dir || !this.d.dirsOnly) && !this.rootHolders.has(rel)) this.pointsOut(rel);
+    return true;
+  }
+
+  /** A loop made while live: rsync will copy it until the path is too long; said once. */
+  private reportLoop(link: string): void {
+    if (this.reported.has(link) || !(this.rootHolders.has(link) || this.index.isLoop(link))) return;
+    this.reported.add(link);
+    this.d.logger.error('a symlink points at a directory that holds it: rsync -L copies it into itself until the path is too long; remove it or exclude it', { link, exclude: `--exclude=/${link}` });
+  }
+
   private pointsOut(link: string): void {
-    this.outside++;
-    if (this.outside > 1) return;
+    if (this.outside) return;
+    this.outside = true;
     this.d.rescan(`the symlink ${link} points out of the tree`);
   }
 }

@@ -146,6 +146,7 @@ export class Session {
           masterRoot: p.master.path,
           pruned: p.matcher.ignoredDirNames,
           logger,
+          dirsOnly: !options.rsyncFlags.has('copy-links'),
           signal: this.stopping.signal,
           queue: (path) => {
             this.intake.queueFollowed(path);

@@ -3,7 +3,7 @@
  * all of them with one find at a start, those of a directory made or moved in by a walk of
  * it. Names are bytes as the session keeps them (sync/names.ts).
  */
-import { readdir, readlink, realpath } from 'node:fs/promises';
+import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeName, encodeName } from '../sync/names.js';
 import { findRecords } from './hard-link-find.js';
@@ -31,11 +31,11 @@ export async function symlinksUnder(root: string, dir: string, signal?: AbortSig
 }
 
 /**
- * Where the link at `rel` points: its text, and its referent as the kernel resolves it
- * (an absolute path), undefined when dangling, or a loop. Undefined altogether when `rel` is
- * no symlink (any more).
+ * Where the link at `rel` points: its text, its referent as the kernel resolves it (an
+ * absolute path; undefined when dangling, or a loop), and whether that is a directory.
+ * Undefined altogether when `rel` is no symlink (any more).
  */
-export async function readSymlink(root: string, rel: string): Promise<{ text: string; real: string | undefined } | undefined> {
+export async function readSymlink(root: string, rel: string): Promise<{ text: string; real: string | undefined; dir: boolean } | undefined> {
   const p = encodeName(path.join(root, rel));
   const text = await readlink(p, { encoding: 'buffer' }).catch(() => undefined);
   if (text === undefined) return undefined;
@@ -43,5 +43,9 @@ export async function readSymlink(root: string, rel: string): Promise<{ text: st
     (b) => decodeName(b),
     () => undefined,
   );
-  return { text: decodeName(text), real };
+  const dir = await stat(p).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
+  return { text: decodeName(text), real, dir };
 }

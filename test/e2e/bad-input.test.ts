@@ -2,7 +2,7 @@
 // culprit (the option, the operand, or `file:line` in a config file), and nothing synced.
 // rsync or ssh missing is a runtime error instead: exit 1, naming the program and its package.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -210,6 +210,19 @@ describe('rsync flags malformed: exit 2, one line', () => {
       assertUsageError(run, 'gsyncd: -L/-k: the symlink "sub/up" points at a directory that holds it, which rsync would copy into itself without end; exclude it (--exclude=/sub/up) or mirror links as links');
       assertSlaveEmpty(layout);
     }
+    // A link above the master root, and two links that hold each other.
+    rmSync(path.join(layout.master, 'sub/up'));
+    symlinkSync('..', path.join(layout.master, 'parent'));
+    const above = await runGsyncd(['-aL', '--once', layout.master, layout.slave]);
+    assertUsageError(above, 'gsyncd: -L/-k: the symlink "parent" points at a directory that holds it');
+    rmSync(path.join(layout.master, 'parent'));
+    mkdirSync(path.join(layout.master, 'x'));
+    mkdirSync(path.join(layout.master, 'y'));
+    symlinkSync('../y', path.join(layout.master, 'x/l'));
+    symlinkSync('../x', path.join(layout.master, 'y/m'));
+    const web = await runGsyncd(['-aL', '--once', layout.master, layout.slave]);
+    assertUsageError(web, 'gsyncd: -L/-k: the symlink "x/l" points at a directory that holds it (and 1 more)');
+    assertSlaveEmpty(layout);
   });
 
   it("rsync's -c (--checksum) in a cluster: the message says -c is --config-file here", async (t) => {

@@ -53,6 +53,7 @@ describe('session lifecycle', () => {
 
     assertOneLine(await gsyncd('delete', '--state-dir', state, 'web'), 2, `gsyncd: delete: no session "web" in ${state} (gsyncd status lists them)`);
     assertOneLine(await gsyncd('delete', '--state-dir', state, '../etc'), 2, 'gsyncd: delete: "../etc" is no session name (letters, digits, @ . _ -)');
+    assertOneLine(await gsyncd('delete', '--state-dir', path.join(state, 'web'), '..'), 2, 'gsyncd: delete: ".." is no session name (letters, digits, @ . _ -)');
     assertOneLine(await gsyncd('delete', '--state-dir', state), 2, "gsyncd: delete: missing required argument 'SESSION'");
   });
 });

@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeExit, remoteGsyncdArgs, startGsyncd, type GsyncdProcess } from '../helpers/gsyncd.js';
 import { makeLayout, scopeFor } from '../helpers/scope.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { startSshd } from '../helpers/sshd.js';
 import { makeWideTree } from '../helpers/tree.js';
 import { pollUntil } from '../helpers/wait.js';
 
@@ -46,24 +46,20 @@ async function signalAt(g: GsyncdProcess, m: Moment, signal: NodeJS.Signals): Pr
 }
 
 describe('a stop signal at any moment of start-up', { concurrency: 4 }, () => {
-  let sshd: Sshd | undefined;
-  before(async () => {
-    sshd = await startSshd();
-  });
-  after(async () => {
-    await sshd?.stop();
-  });
 
   for (const over of ['local', 'ssh'] as const) {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       it(`${signal}, ${over} slave: exit 0 at every step, nothing left running`, { timeout: 240_000 }, async (t) => {
         const scope = scopeFor(t);
+        // An sshd of its own: the leftover check takes any process naming this run's key for its own.
+        const sshd = over === 'ssh' ? await startSshd() : undefined;
+        if (sshd) scope.defer(() => sshd.stop());
         const layout = await makeLayout(scope, `start-${signal}-${over}`);
         makeWideTree(layout.master, 2000, 20);
         const points = moments(over === 'ssh' ? SSH_STEPS : LOCAL_STEPS);
         for (const [i, m] of points.entries()) {
           const slave = `${layout.slave}-${String(i)}`;
-          const remote = over === 'ssh' && sshd ? ['-e', sshd.rsh, ...remoteGsyncdArgs(), layout.master, sshd.slaveSpec(slave)] : [layout.master, slave];
+          const remote = sshd ? ['-e', sshd.rsh, ...remoteGsyncdArgs(), layout.master, sshd.slaveSpec(slave)] : [layout.master, slave];
           const g = await startGsyncd(['--log-level', 'DEBUG', ...remote]);
           try {
             await signalAt(g, m, signal);

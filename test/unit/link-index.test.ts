@@ -2,7 +2,7 @@
 // to a directory above the change, chains, links inside linked directories; loops reported.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LinkIndex, lexicalReferent } from '../../src/session/link-index.js';
+import { LinkIndex, holdsRoot, lexicalReferent } from '../../src/session/link-index.js';
 
 const sorted = (a: readonly string[]): string[] => [...a].sort();
 
@@ -45,6 +45,42 @@ describe('LinkIndex', () => {
     ix.set('fine', ['sub']);
     assert.deepEqual(sorted(ix.loops()), ['self', 'sub/up']);
     assert.deepEqual(ix.reached('sub/f'), ['fine/f']);
+  });
+});
+
+describe('LinkIndex: webs of links', () => {
+  it('finds a loop made of links that reach back into each other, and stays bounded', () => {
+    const ix = new LinkIndex();
+    // x/l1 -> ../y, x/l2 -> ../y, y/m -> ../x: each copy holds the other, without end.
+    ix.set('x/l1', ['y']);
+    ix.set('x/l2', ['y']);
+    ix.set('y/m', ['x']);
+    assert.deepEqual(sorted(ix.loops()), ['x/l1', 'x/l2', 'y/m']);
+    const started = performance.now();
+    const copies = ix.reached('y/f');
+    assert.ok(copies.length <= 10_000, String(copies.length));
+    assert.ok(copies.includes('x/l1/f') && copies.includes('y/m/l2/f'), copies.slice(0, 10).join(' '));
+    assert.ok(performance.now() - started < 2000, 'a web of links is not followed without end');
+  });
+
+  it('is no loop when links only chain forward', () => {
+    const ix = new LinkIndex();
+    ix.set('a', ['d']);
+    ix.set('b', ['a']);
+    ix.set('d/up', ['e']);
+    assert.deepEqual(ix.loops(), []);
+  });
+});
+
+describe('holdsRoot', () => {
+  it('is the root itself and every directory above it', () => {
+    assert.equal(holdsRoot('/srv/data', '/srv/data'), true);
+    assert.equal(holdsRoot('/srv/data', '/srv'), true);
+    assert.equal(holdsRoot('/srv/data', '/'), true);
+    assert.equal(holdsRoot('/srv/data/', '/srv'), true);
+    assert.equal(holdsRoot('/srv/data', '/srv/data2'), false);
+    assert.equal(holdsRoot('/srv/data', '/srv/dat'), false);
+    assert.equal(holdsRoot('/srv/data', '/srv/data/sub'), false);
   });
 });
 
