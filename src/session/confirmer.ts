@@ -26,11 +26,16 @@ export interface ConfirmerDeps {
   readonly failures: Failures;
 }
 
-/** Confirming compares modes and times: only meaningful when rsync keeps them, and never with -n. */
-export function confirmable(flags: ReadonlySet<string>): boolean {
-  const archive = usesArchive(flags);
-  // -K writes through the slave's links to directories, which the confirmation does not follow.
-  return !flags.has('dry-run') && !flags.has('keep-dirlinks') && (archive || (flags.has('perms') && flags.has('times') && flags.has('links')));
+/**
+ * Confirming compares modes and times by the master's names: only meaningful when rsync keeps
+ * them, never with -n, nor where the slave is not read as rsync wrote it (-K writes through
+ * the slave's links to directories, which the confirmation does not follow; under --iconv the
+ * slave's names are not the master's).
+ */
+export function confirmable(o: Pick<Options, 'rsyncFlags' | 'rsyncValues'>): boolean {
+  const flags = o.rsyncFlags;
+  if (flags.has('dry-run') || flags.has('keep-dirlinks') || o.rsyncValues.has('iconv')) return false;
+  return usesArchive(flags) || (flags.has('perms') && flags.has('times') && flags.has('links'));
 }
 
 export class Confirmer {
@@ -40,8 +45,7 @@ export class Confirmer {
   private readonly scope: ConfirmScope;
 
   constructor(private readonly d: ConfirmerDeps) {
-    // --iconv: the slave's names are not the master's, by which the confirmation asks.
-    this.enabled = d.options.verify !== 'off' && confirmable(d.options.rsyncFlags) && !d.options.rsyncValues.has('iconv');
+    this.enabled = d.options.verify !== 'off' && confirmable(d.options);
     this.scope = confirmScope(d.options);
   }
 

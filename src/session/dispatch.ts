@@ -8,7 +8,7 @@ import type { LocalEndpoint } from '../endpoint/parse.js';
 import type { Matcher } from '../filter/matcher.js';
 import type { Logger } from '../log/logger.js';
 import { judgeBatch } from '../sync/batch-failures.js';
-import { DeleteMode, runBatch, statePathFollowing, type BatchResult } from '../sync/batch.js';
+import { DeleteMode, runBatch, statePathFollowing, statePathOf, type BatchResult, type PathState } from '../sync/batch.js';
 import { followsLinks } from '../config/rsync-flags.js';
 import { earliestOrigin, type Entry } from '../sync/change-set.js';
 import { isWithin, parentOf } from '../sync/paths.js';
@@ -60,8 +60,11 @@ export class Dispatcher {
   private rechecks = 0;
   /** How deletes go: as missing entries until the slave's rsync refuses them. */
   private readonly deletes: DeleteMode;
+  /** What a listed path is: under -L and -k a link to a directory is that directory, sent whole. */
+  private readonly stateOf: (abs: string) => Promise<PathState>;
 
   constructor(private readonly d: DispatchDeps) {
+    this.stateOf = followsLinks(d.options.rsyncFlags) ? statePathFollowing : statePathOf;
     this.deletes = new DeleteMode((message) => {
       d.logger.warn("the slave's rsync refuses --delete-missing-args; deleting by the parent directory from now on (slower in large directories)", { rsync: message });
     });
@@ -97,7 +100,7 @@ export class Dispatcher {
       return;
     }
     logger.debug('batch starting', { paths: entries.length, first: entries[0]?.path, recursive: entries.filter((e) => e.recursive).length });
-    const deps = { plan: this.d.plan(), rsyncCommand: this.d.options.rsyncCommand, runRsync: this.d.runRsync, masterRoot: this.d.master.path, killAfterMs: 5000, rules: this.d.matcher, deletes: this.deletes, ...(followsLinks(this.d.options.rsyncFlags) ? { stateOf: statePathFollowing } : {}) };
+    const deps = { plan: this.d.plan(), rsyncCommand: this.d.options.rsyncCommand, runRsync: this.d.runRsync, masterRoot: this.d.master.path, killAfterMs: 5000, rules: this.d.matcher, deletes: this.deletes, stateOf: this.stateOf };
     const result = await runBatch(entries, deps, this.d.runSignal());
     const origin = earliestOrigin(entries);
     for (const run of result.runs) {
