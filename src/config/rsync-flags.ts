@@ -111,7 +111,7 @@ export const RSYNC_FLAGS: readonly RsyncFlag[] = [
   bool('stats', undefined, 'transfer', 'give some file-transfer stats', "each run's statistics are logged at INFO (gsyncd always reads them for its batch lines)"),
   bool('progress', undefined, 'transfer', 'show progress during transfer (-P is --partial --progress)', 'the Full Crawl logs its progress (every 30 s, and on a terminal as it goes); batches are too short to show it'),
   valued('iconv', undefined, 'CONVERT_SPEC', 'selects', 'request charset conversion of filenames',
-    "every run converts names as rsync does (LOCAL,REMOTE; the master's names are LOCAL); renames are sent as data and the confirmation after batches is off (both go by the master's names); the filter rules are not converted, as with rsync, so deletes on a slave whose rsync lacks --delete-missing-args resend the directory whole",
+    "every run converts names as rsync does (LOCAL,REMOTE; the master's names are LOCAL); renames are sent as data and the confirmation after batches is off (both go by the master's names); the filter rules are not converted, as with rsync, so deletes on a slave whose rsync lacks --delete-missing-args resend the directory whole; refused by a slave whose roots are limited (--root, --restrict: the master would choose what the slave's names become)",
     { pattern: { re: /^[A-Za-z0-9._:+-]+(,[A-Za-z0-9._:+-]+)?$/, what: 'LOCAL,REMOTE charsets as iconv names them (e.g. utf8,latin1), or .' } }),
 ];
 

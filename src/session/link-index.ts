@@ -13,9 +13,9 @@ import { isWithin, parentOf } from '../sync/paths.js';
 /**
  * Copies of one change followed at most: a web of links can reach a change by more paths
  * than any tree holds (three links among two directories gave four million). Past this the
- * rest is not followed; such a web is a loop, which loops() reports.
+ * rest is not followed, and the answer says so (the session rescans instead).
  */
-const MAX_COPIES = 10_000;
+export const MAX_COPIES = 10_000;
 
 export class LinkIndex {
   /** Referent (relative to the root, '' the root) → the links that resolve to it. */
@@ -74,12 +74,21 @@ export class LinkIndex {
    * a loop, not followed.
    */
   reached(path: string): string[] {
+    return this.reach(path).copies;
+  }
+
+  /** reached(), and whether it is every copy (false past MAX_COPIES). */
+  reach(path: string): { copies: string[]; complete: boolean } {
+    let complete = true;
     const out = new Set<string>();
     const visit = (p: string, chain: readonly string[]): void => {
       for (let at = p; ; at = parentOf(at)) {
         for (const link of this.byTarget.get(at) ?? []) {
           if (isWithin(link, at) || chain.includes(link)) continue;
-          if (out.size >= MAX_COPIES) return;
+          if (out.size >= MAX_COPIES) {
+            complete = false;
+            return;
+          }
           const copy = at === p ? link : `${link}/${p.slice(at === '' ? 0 : at.length + 1)}`;
           if (out.has(copy) || copy === path) continue;
           out.add(copy);
@@ -89,7 +98,7 @@ export class LinkIndex {
       }
     };
     visit(path, []);
-    return [...out];
+    return { copies: [...out], complete };
   }
 
   private forget(link: string): void {

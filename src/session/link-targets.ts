@@ -11,7 +11,7 @@ import { realpath } from 'node:fs/promises';
 import { usageError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { allSymlinks, readSymlink, symlinksUnder } from '../watch/symlink-find.js';
-import { LinkIndex, holdsRoot, insideRoot, lexicalPath } from './link-index.js';
+import { LinkIndex, MAX_COPIES, holdsRoot, insideRoot, lexicalPath } from './link-index.js';
 
 export interface LinkTargetsDeps {
   readonly masterRoot: string;
@@ -33,6 +33,7 @@ const MAX_SEEN_WHILE_SEEDING = 100_000;
 export class LinkTargets {
   private readonly index = new LinkIndex();
   private realRoot: string | undefined;
+  /** Rescans are on: a link out of the tree, or more copies than are followed. */
   private outside = false;
   /** Links to the root or above it: loops the index cannot see (their referent is not in the tree). */
   private readonly rootHolders = new Set<string>();
@@ -75,7 +76,13 @@ export class LinkTargets {
       if (this.seen.size < MAX_SEEN_WHILE_SEEDING) this.seen.add(path);
       else this.seenOverflow = true;
     }
-    return this.index.reached(path);
+    const { copies, complete } = this.index.reach(path);
+    // Not followed to the end: what the rest would send is found by rescans, never dropped.
+    if (!complete && !this.outside) {
+      this.d.logger.warn('a change reaches more copies through symlinks than are followed; rescanning the tree for the rest', { path, followed: copies.length });
+      this.rescanFor(`a change at ${path} reaches more than ${String(MAX_COPIES)} copies through symlinks`);
+    }
+    return copies;
   }
 
   /**
@@ -135,7 +142,7 @@ export class LinkTargets {
     if (holdsRoot(this.d.masterRoot, lexical) || (link.real !== undefined && holdsRoot(this.realRoot, link.real))) this.rootHolders.add(rel);
     else this.rootHolders.delete(rel);
     const out = referents.length === 0 || (link.real !== undefined && insideRoot(this.realRoot, link.real) === undefined);
-    if (out && (link.dir || !this.d.dirsOnly) && !this.rootHolders.has(rel)) this.pointsOut(rel);
+    if (out && (link.dir || !this.d.dirsOnly) && !this.rootHolders.has(rel)) this.rescanFor(`the symlink ${rel} points out of the tree`);
     return true;
   }
 
@@ -146,10 +153,11 @@ export class LinkTargets {
     this.d.logger.error('a symlink points at a directory that holds it: rsync -L copies it into itself until the path is too long; remove it or exclude it', { link, exclude: `--exclude=/${link}` });
   }
 
-  private pointsOut(link: string): void {
+  /** Rescans from now on (once): something mirrored has no event that reaches its copy. */
+  private rescanFor(reason: string): void {
     if (this.outside) return;
     this.outside = true;
-    this.d.rescan(`the symlink ${link} points out of the tree`);
+    this.d.rescan(reason);
   }
 }
 

@@ -52,6 +52,8 @@ export type RsyncCheck =
       readonly paths: readonly (readonly [string, string])[];
       /** -K: the receiver writes through the slave's symlinks to directories. */
       readonly keepDirlinks: boolean;
+      /** --iconv: the receiver converts the names it is sent into a charset the master chose. */
+      readonly convertsNames: boolean;
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -103,5 +105,6 @@ export function checkRsyncServer(words: readonly string[]): RsyncCheck {
   if (paths.length !== 2 || paths[0] !== '.') return refuse('rsync must be given exactly ". DEST"');
   const dest = paths[1] ?? '';
   if (dest === '' || DEST_FORBIDDEN.test(dest)) return refuse(`destination ${JSON.stringify(dest)} holds characters that are not allowed`);
-  return { ok: true, options, dest, paths: pathOptions, keepDirlinks };
+  const convertsNames = options.some((o) => o.startsWith('--iconv='));
+  return { ok: true, options, dest, paths: pathOptions, keepDirlinks, convertsNames };
 }

@@ -18,7 +18,8 @@ export interface Placement {
   /**
    * The roots were limited by the slave's operator (--root, --restrict): --temp-dir,
    * --backup-dir and -K are then refused, since rsync follows the links on their way, and
-   * the master may have made such a link (with -l) earlier in the same run.
+   * the master may have made such a link (with -l) earlier in the same run; so is --iconv,
+   * with which the master would choose the charset the slave's names are made in.
    */
   readonly confined: boolean;
 }
@@ -38,6 +39,10 @@ export async function placeRsyncRequest(check: Checked, o: Placement): Promise<P
   }
   if (o.confined && check.keepDirlinks) {
     return { reason: "rsync -K (--keep-dirlinks) is not allowed where the slave's roots are limited: rsync would write through a link the master made out of the root" };
+  }
+  // The master picks the charset: one such as UTF-16 turns a name's bytes into '/' and NULs.
+  if (o.confined && check.convertsNames) {
+    return { reason: "rsync --iconv is not allowed where the slave's roots are limited: the master would choose what the slave's names become" };
   }
   let dest = path.resolve(o.base, check.dest);
   for (const set of o.within) {

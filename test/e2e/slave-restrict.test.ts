@@ -110,6 +110,12 @@ const REFUSALS: readonly RefusalCase[] = [
     command: (c) => `rsync --server -b${CLIENT_FLAGS.slice(1)} --backup-dir link-out . ${c.root}/`,
     data: 'push',
   },
+  // The master would choose the charset the slave's names are made in (UTF-16 makes '/' of them).
+  {
+    name: 'rsync --iconv=UTF-16',
+    command: (c) => `rsync --server ${CLIENT_FLAGS} --iconv=UTF-16 . ${c.root}/`,
+    data: 'push',
+  },
   // -K would write through a link to a directory the master made, out of the root.
   {
     name: 'rsync -K (--keep-dirlinks)',

@@ -2,7 +2,7 @@
 // to a directory above the change, chains, links inside linked directories; loops reported.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LinkIndex, holdsRoot, lexicalReferent } from '../../src/session/link-index.js';
+import { LinkIndex, MAX_COPIES, holdsRoot, lexicalReferent } from '../../src/session/link-index.js';
 
 const sorted = (a: readonly string[]): string[] => [...a].sort();
 
@@ -61,6 +61,15 @@ describe('LinkIndex: webs of links', () => {
     assert.ok(copies.length <= 10_000, String(copies.length));
     assert.ok(copies.includes('x/l1/f') && copies.includes('y/m/l2/f'), copies.slice(0, 10).join(' '));
     assert.ok(performance.now() - started < 2000, 'a web of links is not followed without end');
+  });
+
+  it('says when it stops short: ten thousand links to one directory and one more', () => {
+    const ix = new LinkIndex();
+    for (let i = 0; i <= MAX_COPIES; i++) ix.set(`l${String(i)}`, ['d']);
+    const r = ix.reach('d/f');
+    assert.equal(r.complete, false);
+    assert.equal(r.copies.length, MAX_COPIES);
+    assert.equal(ix.reach('other').complete, true);
   });
 
   it('is no loop when links only chain forward', () => {

@@ -55,6 +55,13 @@ describe('placeRsyncRequest', () => {
     assert.deepEqual(await place(`rsync --server -lKogDtpre.iLsfxCIvu . ${root}/`, root, []), { options: ['-lKogDtpre.iLsfxCIvu'], dest: `${root}/` });
   });
 
+  it('refuses --iconv where the roots are limited, and lets it through elsewhere', async () => {
+    const root = path.join(a, 'mirror');
+    const r = await place(`rsync --server -logDtpre.iLsfxCIvu --iconv=latin1 . ${root}/`, root, [a]);
+    assert.match('reason' in r ? r.reason : 'placed', /rsync --iconv is not allowed where the slave's roots are limited/);
+    assert.deepEqual(await place(`rsync --server -logDtpre.iLsfxCIvu --iconv=latin1 . ${root}/`, root, []), { options: ['-logDtpre.iLsfxCIvu', '--iconv=latin1'], dest: `${root}/` });
+  });
+
   it('elsewhere places them inside the root too: a link out of it is refused', async () => {
     const root = path.join(a, 'mirror');
     assert.deepEqual(await place(`rsync --server -blogDtpre.iLsfxCIvu --backup-dir old --temp-dir .tmp . ${root}/`, root, []), {
